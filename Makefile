@@ -1,0 +1,62 @@
+# micro-kernel-rs. `make run` boots the kernel in QEMU; `make test` runs every test.
+# Every target installs what it is missing first (as root), or says what to install.
+
+KERNEL_ARGS ?=
+ISO         ?= build/micro-kernel.iso
+ELF         := target/x86_64-unknown-none/release/micro-kernel
+MEM         ?= 256M
+HTTP_PORT   ?= 8080
+HOST_TARGET := x86_64-unknown-linux-gnu
+QEMU_COMMON := -accel tcg -m $(MEM) -no-reboot \
+               -device isa-debug-exit,iobase=0xf4,iosize=0x04
+
+.PHONY: all kernel iso run debug test unit-test lint selftest e2e bench soak book clean deps-build deps-run
+
+all: iso
+
+deps-build:
+	@tools/ensure-deps.sh build
+
+deps-run:
+	@tools/ensure-deps.sh build run
+
+kernel: deps-build
+	cargo build --release
+
+# The kernel ELF plus grub.cfg, staged in iso/ and packed by grub-mkrescue.
+iso: kernel
+	tools/mkiso.sh $(ELF) $(ISO) iso $(KERNEL_ARGS)
+	@echo "built $(ISO) ($$(stat -c %s $(ISO)) bytes), kernel arguments: '$(KERNEL_ARGS)'"
+
+# Serial console on this terminal (Ctrl-A X quits, Ctrl-A C opens the QEMU monitor),
+# an RTL8139 on QEMU's user network, host 127.0.0.1:$(HTTP_PORT) forwarded to guest port 80.
+run: deps-run iso
+	@port=$$(tools/free-port.sh $(HTTP_PORT)); \
+	echo "Booting $(ISO). Open http://127.0.0.1:$$port/ once the kernel logs READY."; \
+	echo "Quit with Ctrl-A then X."; \
+	qemu-system-x86_64 $(QEMU_COMMON) -cdrom $(ISO) -serial mon:stdio -display none \
+	    -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$$port-:80 -device rtl8139,netdev=n0
+
+# QEMU stops before the first instruction and waits for gdb on localhost:1234.
+debug: deps-run iso
+	@echo "In another terminal:"
+	@echo "    gdb $(ELF) -ex 'target remote localhost:1234' -ex 'hbreak kmain' -ex continue"
+	qemu-system-x86_64 $(QEMU_COMMON) -cdrom $(ISO) -serial mon:stdio -display none \
+	    -netdev user,id=n0 -device rtl8139,netdev=n0 -s -S
+
+# Everything: formatting, lints, host unit tests, in-kernel self-tests, end-to-end tests.
+test: deps-run
+	@tools/ensure-deps.sh test
+	@tests/run-all.sh
+
+unit-test:
+	cargo test --lib --target $(HOST_TARGET)
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --release -- -D warnings
+	cargo clippy --lib --tests --target $(HOST_TARGET) -- -D warnings
+
+clean:
+	cargo clean
+	rm -rf build iso/boot/micro-kernel.elf iso/boot/grub/grub.cfg

@@ -1,0 +1,131 @@
+//! What the boot loader tells the kernel: the multiboot2 boot information (multiboot2 spec,
+//! section 3.6). GRUB leaves it in RAM and passes its physical address in EBX; the
+//! trampoline hands it to kmain. We read it once, keep what we need, and log a summary.
+
+pub mod cmdline;
+pub mod memory_map;
+
+pub use cmdline::KernelArgs;
+pub use memory_map::{MemoryMap, MemoryRegion, RegionKind};
+
+use core::ops::Range;
+
+/// The most boot modules remembered (we load none, but the memory manager must not hand
+/// out a module's frames if a user adds one in grub.cfg).
+pub const MAX_MODULES: usize = 8;
+
+/// The facts the rest of the kernel needs from the boot loader.
+#[derive(Debug, Clone)]
+pub struct BootInfo {
+    pub loader_name: &'static str,
+    pub cmdline_text: &'static str,
+    pub cmdline: KernelArgs<'static>,
+    pub memory_map: MemoryMap,
+    /// Physical range of the multiboot2 information itself.
+    pub info_range: Range<u64>,
+    /// Physical ranges of the boot modules.
+    pub modules: [Range<u64>; MAX_MODULES],
+    pub module_count: usize,
+}
+
+#[cfg(target_os = "none")]
+static BOOT_INFO: spin::Once<BootInfo> = spin::Once::new();
+
+/// Reads the multiboot2 information at physical address `address`, logs a summary, and keeps
+/// it for [`info`]. Halts with a clear message if the structure is unreadable.
+#[cfg(target_os = "none")]
+pub fn init(address: u32) -> &'static BootInfo {
+    use multiboot2::{BootInformation, BootInformationHeader};
+
+    // SAFETY: GRUB passed this address in EBX together with the multiboot2 magic (checked in
+    // boot32.S); the structure is identity-mapped and nothing has overwritten it yet.
+    let mb = match unsafe {
+        BootInformation::load(address as usize as *const BootInformationHeader)
+    } {
+        Ok(mb) => mb,
+        Err(error) => panic!("multiboot2 boot information at {address:#x} is invalid: {error:?}"),
+    };
+    let boot_info = BOOT_INFO.call_once(|| {
+        // The strings point into the boot information, which stays mapped and reserved.
+        let leak = |text: &str| -> &'static str {
+            // SAFETY: the boot information is never freed or overwritten (the frame
+            // allocator excludes info_range), so its strings live as long as the kernel.
+            unsafe { core::mem::transmute::<&str, &'static str>(text) }
+        };
+        let loader_name = mb
+            .boot_loader_name_tag()
+            .and_then(|t| t.name().ok())
+            .unwrap_or("?");
+        let cmdline_text = mb
+            .command_line_tag()
+            .and_then(|t| t.cmdline().ok())
+            .unwrap_or("");
+        let cmdline_text = leak(cmdline_text);
+        let cmdline = KernelArgs::parse(cmdline_text, |word| {
+            log::warn!("boot: ignoring unknown kernel argument {:?}", word.0)
+        });
+        let mut memory_map = MemoryMap::default();
+        if let Some(tag) = mb.memory_map_tag() {
+            for area in tag.memory_areas() {
+                let type_id: u32 = area.typ().into();
+                memory_map.push(
+                    area.start_address(),
+                    area.size(),
+                    RegionKind::from_multiboot2(type_id),
+                );
+            }
+        }
+        let mut modules: [Range<u64>; MAX_MODULES] = Default::default();
+        let mut module_count = 0;
+        for module in mb.module_tags().take(MAX_MODULES) {
+            modules[module_count] =
+                u64::from(module.start_address())..u64::from(module.end_address());
+            module_count += 1;
+        }
+        BootInfo {
+            loader_name: leak(loader_name),
+            cmdline_text,
+            cmdline,
+            memory_map,
+            info_range: mb.start_address() as u64..mb.end_address() as u64,
+            modules,
+            module_count,
+        }
+    });
+    log_summary(boot_info);
+    boot_info
+}
+
+#[cfg(target_os = "none")]
+fn log_summary(info: &BootInfo) {
+    log::info!(
+        "boot: loaded by {:?}, command line {:?}",
+        info.loader_name,
+        info.cmdline_text
+    );
+    log::info!(
+        "boot: multiboot2 info at {:#x}..{:#x}, {} module(s)",
+        info.info_range.start,
+        info.info_range.end,
+        info.module_count
+    );
+    for region in info.memory_map.regions() {
+        log::info!(
+            "boot: memory {:#012x}..{:#012x} {:>8} KiB {:?}",
+            region.start,
+            region.end,
+            (region.end - region.start) / 1024,
+            region.kind
+        );
+    }
+    log::info!(
+        "boot: {} MiB of usable RAM reported",
+        info.memory_map.usable_bytes() >> 20
+    );
+}
+
+/// The boot information read by [`init`].
+#[cfg(target_os = "none")]
+pub fn info() -> &'static BootInfo {
+    BOOT_INFO.get().expect("boot::init runs first in kmain")
+}

@@ -1,0 +1,124 @@
+//! The `log` backend: formats each record with the uptime and level, and writes it to both
+//! consoles under one interrupt-safe lock.
+
+use super::serial::{self, Serial};
+use super::vga::{COLUMNS, Colour, ROWS, TextScreen, attribute};
+use core::fmt::{self, Write};
+use log::{Level, LevelFilter, Log, Metadata, Record};
+use spin::{Mutex, Once};
+use x86_64::instructions::interrupts::without_interrupts;
+
+/// Physical (and, identity-mapped, virtual) address of the VGA text buffer.
+const VGA_TEXT_BUFFER: usize = 0xb8000;
+
+struct Consoles {
+    serial: Option<Serial>,
+    screen: TextScreen<'static>,
+}
+
+impl Consoles {
+    fn write_str(&mut self, text: &str) {
+        if let Some(serial) = self.serial.as_mut() {
+            let _ = serial.write_str(text);
+        }
+        self.screen.write_str(text);
+    }
+}
+
+impl Write for Consoles {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        Consoles::write_str(self, text);
+        Ok(())
+    }
+}
+
+static CONSOLES: Once<Mutex<Consoles>> = Once::new();
+static CLOCK: Once<fn() -> u64> = Once::new();
+static LOGGER: KernelLogger = KernelLogger;
+
+/// Sets up both consoles and installs the logger. The first thing kmain does.
+pub fn init() {
+    CONSOLES.call_once(|| {
+        // SAFETY: 0xb8000..+4000 is the VGA text buffer, identity-mapped by the boot page
+        // tables; this is the only reference ever made to it.
+        let cells =
+            unsafe { core::slice::from_raw_parts_mut(VGA_TEXT_BUFFER as *mut u16, COLUMNS * ROWS) };
+        let mut screen = TextScreen::new(cells);
+        for _ in 0..ROWS {
+            screen.write_byte(b'\n');
+        }
+        Mutex::new(Consoles {
+            serial: serial::init(),
+            screen,
+        })
+    });
+    // set_logger fails only if called twice; the second call changes nothing.
+    let _ = log::set_logger(&LOGGER);
+    log::set_max_level(LevelFilter::Info);
+}
+
+/// Gives log lines a timestamp: `clock` returns milliseconds since boot (see src/time).
+pub fn set_clock(clock: fn() -> u64) {
+    CLOCK.call_once(|| clock);
+}
+
+fn with_consoles(body: impl FnOnce(&mut Consoles)) {
+    if let Some(consoles) = CONSOLES.get() {
+        without_interrupts(|| body(&mut consoles.lock()));
+    }
+}
+
+/// Prints without a header (the `kprint!` macro).
+pub fn print_fmt(args: fmt::Arguments) {
+    with_consoles(|consoles| {
+        let _ = consoles.write_fmt(args);
+    });
+}
+
+/// For the panic and exception reports: the CPU is about to stop, so whoever held the
+/// console lock will never release it. Break it, switch the screen to white on red, and
+/// let the caller print.
+pub fn take_over_for_fatal() {
+    if let Some(consoles) = CONSOLES.get() {
+        // SAFETY: interrupts are off and the kernel never resumes after a fatal report, so
+        // the holder of the lock (if any) will not touch the consoles again.
+        unsafe { consoles.force_unlock() };
+        consoles
+            .lock()
+            .screen
+            .set_attribute(attribute(Colour::White, Colour::Red));
+    }
+}
+
+struct KernelLogger;
+
+impl Log for KernelLogger {
+    fn enabled(&self, metadata: &Metadata) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &Record) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let millis = CLOCK.get().map_or(0, |clock| clock());
+        let level = match record.level() {
+            Level::Error => "ERROR",
+            Level::Warn => "WARN ",
+            Level::Info => "INFO ",
+            Level::Debug => "DEBUG",
+            Level::Trace => "TRACE",
+        };
+        with_consoles(|consoles| {
+            let _ = writeln!(
+                consoles,
+                "[{:>5}.{:03}] {level} {}",
+                millis / 1000,
+                millis % 1000,
+                record.args()
+            );
+        });
+    }
+
+    fn flush(&self) {}
+}

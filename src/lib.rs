@@ -1,0 +1,34 @@
+//! micro-kernel: every layer of the kernel, bottom to top.
+//!
+//! Each module uses only the modules listed above it:
+//!
+//! | layer | module |
+//! |---|---|
+//! | CPU access: segments, IDT, trap entry, PIC, port I/O | [`cpu`] |
+//! | consoles and the `log` backend | [`console`] |
+//! | what the boot loader told us | [`boot`] |
+//! | interrupt dispatch, exceptions, the timer | [`interrupts`], [`time`] |
+//! | in-kernel self-tests | [`ktest`] |
+//!
+//! The kernel proper only builds for `x86_64-unknown-none` (`target_os = "none"`). The pure
+//! logic inside the layers (parsers, bookkeeping) also builds for the host, where
+//! `cargo test` runs its unit tests.
+
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+pub mod boot;
+pub mod console;
+pub mod cpu;
+pub mod interrupts;
+pub mod ktest;
+pub mod memory;
+pub mod time;
+
+#[cfg(target_os = "none")]
+pub mod fatal;
+
+/// `alloc::format!`, reachable from macros exported by this crate.
+#[doc(hidden)]
+pub use alloc::format as alloc_format;

@@ -1,0 +1,40 @@
+//! The kernel's entry point. Reading `kmain` top to bottom is reading the boot sequence:
+//! one line per subsystem, each one logged as it comes up.
+
+#![no_std]
+#![no_main]
+
+use kernel::{boot, console, cpu, fatal, interrupts, ktest, memory, time};
+
+/// Called by `start64` (arch/x86_64/boot64.S) in 64-bit mode, on the boot stack, with
+/// interrupts off and the physical address of the multiboot2 boot information.
+#[unsafe(no_mangle)]
+extern "C" fn kmain(multiboot2_info: u32) -> ! {
+    console::init();
+    log::info!("micro-kernel {} booting", env!("CARGO_PKG_VERSION"));
+    let boot_info = boot::init(multiboot2_info);
+    let args = boot_info.cmdline;
+    fatal::exit_qemu_on_fatal(args.self_test || args.crash_test.is_some());
+
+    cpu::gdt::init();
+    memory::heap::init();
+    interrupts::init();
+    time::init();
+    log::info!("boot complete at {} ms", time::uptime_ms());
+
+    if let Some(name) = args.crash_test {
+        panic!("crash test did not crash: {}", ktest::run_crash_test(name));
+    }
+    if args.self_test {
+        ktest::run_all_and_exit();
+    }
+    log::info!("READY");
+    loop {
+        cpu::halt_until_interrupt();
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    fatal::panic(info)
+}

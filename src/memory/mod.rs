@@ -1,0 +1,4 @@
+//! Memory management.
+
+#[cfg(target_os = "none")]
+pub mod heap;

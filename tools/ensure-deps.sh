@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# ensure-deps.sh GROUP... — makes sure the tools a Makefile target needs are installed.
+#
+# Groups: build (Rust target, GRUB, xorriso, mtools), run (QEMU), test (curl, python3),
+# browser (Chromium), bench (wrk, curl). As root, missing Debian packages are installed with
+# apt-get; otherwise the script stops and prints the command to run.
+set -euo pipefail
+
+need_pkgs=()
+have() { command -v "$1" >/dev/null 2>&1; }
+want() { # want COMMAND-OR-PATH PACKAGE
+    if [[ $1 == /* ]]; then [[ -e $1 ]] || need_pkgs+=("$2"); else have "$1" || need_pkgs+=("$2"); fi
+}
+
+for group in "$@"; do
+    case $group in
+        build)
+            want grub-mkrescue grub-common
+            want /usr/lib/grub/i386-pc/multiboot2.mod grub-pc-bin
+            want xorriso xorriso
+            want mformat mtools
+            ;;
+        run) want qemu-system-x86_64 qemu-system-x86 ;;
+        test) want curl curl; want python3 python3 ;;
+        browser) want chromium chromium ;;
+        bench) want wrk wrk; want curl curl; want ip iproute2 ;;
+        *) echo "ensure-deps.sh: unknown group $group" >&2; exit 2 ;;
+    esac
+done
+
+if ((${#need_pkgs[@]})); then
+    mapfile -t need_pkgs < <(printf '%s\n' "${need_pkgs[@]}" | sort -u)
+    if [[ $(id -u) == 0 ]]; then
+        echo "ensure-deps: installing ${need_pkgs[*]}" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+    else
+        echo "Missing tools. Run this, then try again:" >&2
+        echo "    sudo apt-get install -y ${need_pkgs[*]}" >&2
+        exit 1
+    fi
+fi
+
+# The Rust toolchain of rust-toolchain.toml, with the kernel target. rustup installs a
+# missing pinned toolchain on first use; a target missing from an installed one we add here.
+if [[ " $* " == *" build "* ]]; then
+    if ! have rustup; then
+        echo "rustup is missing: install it from your distribution or rustup.rs, then try again." >&2
+        exit 1
+    fi
+    toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
+    if ! rustup target list --installed --toolchain "$toolchain" 2>/dev/null | grep -qx x86_64-unknown-none; then
+        echo "ensure-deps: adding the x86_64-unknown-none target to Rust $toolchain" >&2
+        rustup toolchain install "$toolchain" --profile minimal --component rustfmt,clippy \
+            --target x86_64-unknown-none >&2
+    fi
+fi
