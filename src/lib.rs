@@ -21,6 +21,7 @@ extern crate alloc;
 pub mod boot;
 pub mod console;
 pub mod cpu;
+pub mod http;
 pub mod interrupts;
 pub mod ktest;
 pub mod memory;

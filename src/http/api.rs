@@ -1,0 +1,191 @@
+//! The JSON API: `/api/stats`, `/api/threads` and `/api/pci`, built from plain data.
+//! The dashboard (www/dashboard.js) polls `/api/stats` once a second.
+
+use super::json::JsonWriter;
+use super::stats::{HttpInfo, MemoryInfo, NicInfo, PciDeviceInfo, SchedulerInfo, ThreadInfo};
+use alloc::format;
+use alloc::string::String;
+
+/// Everything `/api/stats` reports, gathered at one moment.
+pub struct StatsDocument<'a> {
+    pub uptime_ms: u64,
+    pub scheduler: &'a SchedulerInfo,
+    pub memory: &'a MemoryInfo,
+    pub nic: &'a NicInfo,
+    pub http: &'a HttpInfo,
+}
+
+/// `/api/stats`: `{"uptime_ms", "scheduler", "memory", "nic", "http"}`.
+pub fn stats_json(doc: &StatsDocument<'_>) -> String {
+    let mut json = JsonWriter::new();
+    json.begin_object().field("uptime_ms", doc.uptime_ms);
+    json.key("scheduler").begin_object();
+    json.field("context_switches", doc.scheduler.context_switches);
+    json.field("thread_count", doc.scheduler.threads.len() as u64);
+    write_threads(&mut json, &doc.scheduler.threads);
+    json.end_object();
+    write_memory(&mut json, doc.memory);
+    write_nic(&mut json, doc.nic);
+    write_http(&mut json, doc.http);
+    json.end_object();
+    json.finish()
+}
+
+/// `/api/threads`: `{"context_switches", "threads": [...]}`.
+pub fn threads_json(scheduler: &SchedulerInfo) -> String {
+    let mut json = JsonWriter::new();
+    json.begin_object()
+        .field("context_switches", scheduler.context_switches);
+    write_threads(&mut json, &scheduler.threads);
+    json.end_object();
+    json.finish()
+}
+
+/// `/api/pci`: `{"devices": [...]}`, ids in hexadecimal as `lspci` shows them.
+pub fn pci_json(devices: &[PciDeviceInfo]) -> String {
+    let mut json = JsonWriter::new();
+    json.begin_object().key("devices").begin_array();
+    for device in devices {
+        json.begin_object()
+            .field_str(
+                "address",
+                &format!(
+                    "{:02x}:{:02x}.{}",
+                    device.bus, device.device, device.function
+                ),
+            )
+            .field_str("vendor_id", &format!("{:04x}", device.vendor_id))
+            .field_str("device_id", &format!("{:04x}", device.device_id))
+            .field_str(
+                "class",
+                &format!("{:02x}{:02x}", device.class, device.subclass),
+            )
+            .key("irq");
+        match device.irq {
+            Some(irq) => json.number(u64::from(irq)),
+            None => json.null(),
+        };
+        json.field_str("description", &device.description)
+            .end_object();
+    }
+    json.end_array().end_object();
+    json.finish()
+}
+
+fn write_threads(json: &mut JsonWriter, threads: &[ThreadInfo]) {
+    json.key("threads").begin_array();
+    for thread in threads {
+        json.begin_object()
+            .field("id", thread.id)
+            .field_str("name", &thread.name)
+            .field_str("state", thread.state)
+            .field("ticks", thread.ticks)
+            .end_object();
+    }
+    json.end_array();
+}
+
+fn write_memory(json: &mut JsonWriter, memory: &MemoryInfo) {
+    json.key("memory")
+        .begin_object()
+        .field("frames_total", memory.frames_total)
+        .field("frames_free", memory.frames_free)
+        .field("heap_bytes", memory.heap_bytes)
+        .field("heap_used_bytes", memory.heap_used_bytes)
+        .end_object();
+}
+
+fn write_nic(json: &mut JsonWriter, nic: &NicInfo) {
+    let m = nic.mac;
+    let mac = format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    );
+    json.key("nic")
+        .begin_object()
+        .field_str("model", nic.model)
+        .field_str("mac", &mac)
+        .field("irq", u64::from(nic.irq))
+        .field_str("address", &nic.address)
+        .field("rx_packets", nic.rx_packets)
+        .field("tx_packets", nic.tx_packets)
+        .field("rx_bytes", nic.rx_bytes)
+        .field("tx_bytes", nic.tx_bytes)
+        .field("rx_errors", nic.rx_errors)
+        .field("interrupts", nic.interrupts)
+        .field("tcp_sockets_used", nic.tcp_sockets_used)
+        .field("tcp_sockets_max", nic.tcp_sockets_max)
+        .end_object();
+}
+
+fn write_http(json: &mut JsonWriter, http: &HttpInfo) {
+    json.key("http")
+        .begin_object()
+        .field("connections_accepted", http.connections_accepted)
+        .field("connections_active", http.connections_active)
+        .field("connections_rejected", http.connections_rejected)
+        .field("requests", http.requests)
+        .field("responses_2xx", http.responses_2xx)
+        .field("responses_4xx", http.responses_4xx)
+        .field("responses_5xx", http.responses_5xx)
+        .field("bytes_sent", http.bytes_sent)
+        .field("workers_busy", http.workers_busy)
+        .field("workers", http.workers)
+        .end_object();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    #[test]
+    fn stats_document_shape() {
+        let scheduler = SchedulerInfo {
+            context_switches: 42,
+            threads: vec![ThreadInfo {
+                id: 1,
+                name: "net \"poll\"".to_string(),
+                state: "blocked",
+                ticks: 7,
+            }],
+        };
+        let nic = NicInfo {
+            model: "RTL8139",
+            mac: [0x52, 0x54, 0, 0x12, 0x34, 0x56],
+            address: "10.0.2.15/24".to_string(),
+            ..NicInfo::default()
+        };
+        let json = stats_json(&StatsDocument {
+            uptime_ms: 1500,
+            scheduler: &scheduler,
+            memory: &MemoryInfo::default(),
+            nic: &nic,
+            http: &HttpInfo::default(),
+        });
+        assert!(json.starts_with(r#"{"uptime_ms":1500,"scheduler":{"context_switches":42,"thread_count":1,"threads":[{"id":1,"name":"net \"poll\"","state":"blocked","ticks":7}]},"memory":{"#));
+        assert!(json.contains(r#""mac":"52:54:00:12:34:56""#));
+        assert!(json.contains(r#""address":"10.0.2.15/24""#));
+        assert!(json.ends_with(r#""workers":0}}"#));
+    }
+
+    #[test]
+    fn pci_document() {
+        let json = pci_json(&[PciDeviceInfo {
+            bus: 0,
+            device: 3,
+            function: 0,
+            vendor_id: 0x10ec,
+            device_id: 0x8139,
+            class: 2,
+            subclass: 0,
+            irq: Some(11),
+            description: "RTL8139".to_string(),
+        }]);
+        assert_eq!(
+            json,
+            r#"{"devices":[{"address":"00:03.0","vendor_id":"10ec","device_id":"8139","class":"0200","irq":11,"description":"RTL8139"}]}"#
+        );
+    }
+}

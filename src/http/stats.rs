@@ -1,0 +1,148 @@
+//! The figures the API reports. The HTTP layer sits on top of every other layer, but it does
+//! not reach into them: kmain hands it a [`KernelProbe`] that gathers plain data
+//! ([`SchedulerInfo`], [`MemoryInfo`], ...), and the server counts its own work in
+//! [`HttpCounters`]. So this module, and the JSON built from it, is pure and host-tested.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// One thread, as the scheduler describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadInfo {
+    pub id: u64,
+    pub name: String,
+    /// "running", "ready", "blocked", "sleeping", "finished"...: the scheduler's words.
+    pub state: &'static str,
+    /// Timer ticks (milliseconds) spent running.
+    pub ticks: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchedulerInfo {
+    pub context_switches: u64,
+    pub threads: Vec<ThreadInfo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryInfo {
+    pub frames_total: u64,
+    pub frames_free: u64,
+    pub heap_bytes: u64,
+    pub heap_used_bytes: u64,
+}
+
+/// The network interface: the card, its address, and its counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NicInfo {
+    pub model: &'static str,
+    pub mac: [u8; 6],
+    pub irq: u8,
+    /// "10.0.2.15/24", or empty while DHCP has not answered.
+    pub address: String,
+    pub rx_packets: u64,
+    pub tx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+    pub rx_errors: u64,
+    pub interrupts: u64,
+    /// TCP sockets in use and the most there can be.
+    pub tcp_sockets_used: u64,
+    pub tcp_sockets_max: u64,
+}
+
+/// One PCI function.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PciDeviceInfo {
+    pub bus: u8,
+    pub device: u8,
+    pub function: u8,
+    pub vendor_id: u16,
+    pub device_id: u16,
+    pub class: u8,
+    pub subclass: u8,
+    /// The legacy interrupt line, if the function uses one.
+    pub irq: Option<u8>,
+    /// What the kernel knows it to be ("RTL8139 network controller"), or the class name.
+    pub description: String,
+}
+
+/// Where the API's figures come from. kmain implements it over the real layers; the tests
+/// implement it with fixed numbers.
+pub trait KernelProbe: Sync {
+    fn uptime_ms(&self) -> u64;
+    fn scheduler(&self) -> SchedulerInfo;
+    fn memory(&self) -> MemoryInfo;
+    fn nic(&self) -> NicInfo;
+    fn pci_devices(&self) -> Vec<PciDeviceInfo>;
+}
+
+/// The server's own counters, updated by the connections as they go.
+#[derive(Debug, Default)]
+pub struct HttpCounters {
+    pub connections_accepted: AtomicU64,
+    pub connections_active: AtomicU64,
+    /// Connections answered 503 because every worker was busy and the queue was full.
+    pub connections_rejected: AtomicU64,
+    pub requests: AtomicU64,
+    pub responses_2xx: AtomicU64,
+    pub responses_4xx: AtomicU64,
+    pub responses_5xx: AtomicU64,
+    pub bytes_sent: AtomicU64,
+    pub workers_busy: AtomicU64,
+}
+
+/// A copy of [`HttpCounters`] at one moment, plus the pool size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HttpInfo {
+    pub connections_accepted: u64,
+    pub connections_active: u64,
+    pub connections_rejected: u64,
+    pub requests: u64,
+    pub responses_2xx: u64,
+    pub responses_4xx: u64,
+    pub responses_5xx: u64,
+    pub bytes_sent: u64,
+    pub workers_busy: u64,
+    pub workers: u64,
+}
+
+impl HttpCounters {
+    pub const fn new() -> HttpCounters {
+        HttpCounters {
+            connections_accepted: AtomicU64::new(0),
+            connections_active: AtomicU64::new(0),
+            connections_rejected: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            responses_2xx: AtomicU64::new(0),
+            responses_4xx: AtomicU64::new(0),
+            responses_5xx: AtomicU64::new(0),
+            bytes_sent: AtomicU64::new(0),
+            workers_busy: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts one response with this status code.
+    pub fn count_response(&self, code: u16) {
+        match code {
+            200..=299 => self.responses_2xx.fetch_add(1, Relaxed),
+            400..=499 => self.responses_4xx.fetch_add(1, Relaxed),
+            _ => self.responses_5xx.fetch_add(1, Relaxed),
+        };
+    }
+
+    pub fn snapshot(&self, workers: u64) -> HttpInfo {
+        HttpInfo {
+            connections_accepted: self.connections_accepted.load(Relaxed),
+            connections_active: self.connections_active.load(Relaxed),
+            connections_rejected: self.connections_rejected.load(Relaxed),
+            requests: self.requests.load(Relaxed),
+            responses_2xx: self.responses_2xx.load(Relaxed),
+            responses_4xx: self.responses_4xx.load(Relaxed),
+            responses_5xx: self.responses_5xx.load(Relaxed),
+            bytes_sent: self.bytes_sent.load(Relaxed),
+            workers_busy: self.workers_busy.load(Relaxed),
+            workers,
+        }
+    }
+}
