@@ -19,6 +19,7 @@ for group in "$@"; do
             want /usr/lib/grub/i386-pc/multiboot2.mod grub-pc-bin
             want xorriso xorriso
             want mformat mtools
+            want objcopy binutils
             ;;
         run) want qemu-system-x86_64 qemu-system-x86 ;;
         test) want curl curl; want python3 python3 ;;
