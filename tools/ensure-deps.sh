@@ -24,7 +24,7 @@ for group in "$@"; do
         run) want qemu-system-x86_64 qemu-system-x86 ;;
         test) want curl curl; want python3 python3 ;;
         browser) want chromium chromium ;;
-        bench) want wrk wrk; want curl curl; want ip iproute2 ;;
+        bench) want wrk wrk; want curl curl; want ip iproute2; want cpio cpio; want ping iputils-ping ;;
         *) echo "ensure-deps.sh: unknown group $group" >&2; exit 2 ;;
     esac
 done
