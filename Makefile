@@ -56,6 +56,12 @@ bench: deps-run
 	$(MAKE) iso ISO=build/bench.iso KERNEL_ARGS='ip=10.0.2.15/24 gw=10.0.2.2'
 	tools/bench.sh build/bench.iso
 
+# The walkthrough as a book (build/book/index.html). Installs mdbook with cargo if missing.
+book:
+	@command -v mdbook >/dev/null || cargo install mdbook --locked
+	mdbook build docs
+	@echo "open build/book/index.html"
+
 unit-test:
 	cargo test --lib --target $(HOST_TARGET)
 
