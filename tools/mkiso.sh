@@ -9,7 +9,9 @@ shift 3
 args="$*"
 [[ $args != *[\|\&\\]* ]] || { echo "mkiso: KERNEL_ARGS may not contain | & or \\" >&2; exit 2; }
 mkdir -p "$staging/boot/grub" "$(dirname "$out")"
-cp "$elf" "$staging/boot/micro-kernel.elf"
+# The ISO gets the kernel without its debug information (GRUB reads every byte of it at boot);
+# gdb uses the unstripped ELF in target/.
+objcopy --strip-debug "$elf" "$staging/boot/micro-kernel.elf"
 sed "s|@KERNEL_ARGS@|$args|" grub/grub.cfg > "$staging/boot/grub/grub.cfg"
 grub-file --is-x86-multiboot2 "$staging/boot/micro-kernel.elf" ||
     { echo "mkiso: $elf has no valid multiboot2 header" >&2; exit 1; }

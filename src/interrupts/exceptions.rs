@@ -101,6 +101,7 @@ mod kernel_side {
             log::info!("exception: breakpoint at RIP {:#x}, continuing", frame.rip);
             return;
         }
+        let faulting_rip = frame.rip;
         if fault_probe::recover(frame, cr2) {
             log::info!(
                 "exception: {} (vector {}, error code {:#x}) at RIP {:#x}, CR2 {:#x}: \
@@ -108,7 +109,7 @@ mod kernel_side {
                 name(frame.vector),
                 frame.vector,
                 frame.error_code,
-                frame.rip,
+                faulting_rip,
                 cr2
             );
             return;

@@ -1,0 +1,184 @@
+"""Booting the kernel under QEMU for the end-to-end tests.
+
+Every QEMU started here runs under TCG, has a hard time bound (a watchdog kills it by PID),
+writes its serial console to a file the test reads, and forwards a free 127.0.0.1 port to
+the guest's port 80. Nothing here sends traffic anywhere but 127.0.0.1.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ELF = os.path.join(ROOT, "target/x86_64-unknown-none/release/micro-kernel")
+BUILD = os.path.join(ROOT, "build")
+
+# Exit statuses of the self-test boot (src/cpu/qemu.rs: isa-debug-exit, status = v << 1 | 1).
+EXIT_PASS = 33
+EXIT_FAIL = 35
+
+# What a kernel that went wrong prints (src/fatal.rs).
+FATAL_MARKERS = ("KERNEL PANIC", "CPU EXCEPTION")
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_iso_cache = {}
+
+
+def build_iso(kernel_args=""):
+    """An ISO of the current kernel whose default GRUB entry passes `kernel_args`."""
+    if kernel_args in _iso_cache:
+        return _iso_cache[kernel_args]
+    tag = re.sub(r"[^A-Za-z0-9]+", "-", kernel_args).strip("-") or "default"
+    iso = os.path.join(BUILD, f"test-{tag}.iso")
+    staging = os.path.join(BUILD, f"stage-test-{tag}")
+    subprocess.run(
+        [os.path.join(ROOT, "tools/mkiso.sh"), ELF, iso, staging, *kernel_args.split()],
+        cwd=ROOT, check=True,
+    )
+    _iso_cache[kernel_args] = iso
+    return iso
+
+
+class Qemu:
+    """One QEMU run. Use as a context manager so it is always killed:
+
+        with Qemu(build_iso("selftest")) as vm:
+            vm.wait_for(r"READY")
+    """
+
+    def __init__(self, iso, mem="256M", machine=None, nic=True, timeout=120, pcap=None,
+                 extra_args=()):
+        self.iso, self.mem, self.machine, self.nic = iso, mem, machine, nic
+        self.timeout, self.pcap, self.extra_args = timeout, pcap, list(extra_args)
+        self.workdir = tempfile.mkdtemp(prefix="mk-qemu-")
+        self.serial_path = os.path.join(self.workdir, "serial.log")
+        self.monitor_path = os.path.join(self.workdir, "monitor.sock")
+        self.port = free_port() if nic else None
+        self.proc = None
+        self.started_at = None
+        self._watchdog = None
+
+    def command(self):
+        cmd = [
+            "qemu-system-x86_64", "-accel", "tcg", "-m", self.mem, "-no-reboot",
+            "-display", "none", "-cdrom", self.iso,
+            "-serial", f"file:{self.serial_path}",
+            "-monitor", f"unix:{self.monitor_path},server,nowait",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+        ]
+        if self.machine:
+            cmd += ["-M", self.machine]
+        if self.nic:
+            cmd += ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:80",
+                    "-device", "rtl8139,netdev=n0"]
+            if self.pcap:
+                cmd += ["-object", f"filter-dump,id=f0,netdev=n0,file={self.pcap}"]
+        else:
+            cmd += ["-nic", "none"]
+        return cmd + self.extra_args
+
+    def start(self):
+        self.started_at = time.monotonic()
+        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(self.workdir, "qemu.err"), "w"))
+        self._watchdog = threading.Timer(self.timeout, self.kill)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+        return self
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.kill()
+        if exc[0] is None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        return False
+
+    def kill(self):
+        """Stops QEMU by its PID: SIGTERM, then SIGKILL after 5 s."""
+        if self._watchdog:
+            self._watchdog.cancel()
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def log(self):
+        """Everything the kernel printed on its serial console so far."""
+        try:
+            with open(self.serial_path, "rb") as f:
+                return f.read().decode("utf-8", "replace").replace("\r\n", "\n")
+        except FileNotFoundError:
+            return ""
+
+    def elapsed(self):
+        return time.monotonic() - self.started_at
+
+    def wait_for(self, pattern, timeout=60):
+        """Waits until the serial log matches `pattern` (a regex); returns the match.
+        Fails at once if QEMU exits or the kernel reports a fatal error meanwhile."""
+        deadline = time.monotonic() + timeout
+        regex = re.compile(pattern)
+        while True:
+            text = self.log()
+            match = regex.search(text)
+            if match:
+                return match
+            for marker in FATAL_MARKERS:
+                if marker in text:
+                    raise AssertionError(f"kernel failed while waiting for {pattern!r}:\n{tail(text)}")
+            if self.proc.poll() is not None:
+                raise AssertionError(f"QEMU exited ({self.proc.returncode}) before {pattern!r}:\n{tail(text)}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout} s waiting for {pattern!r}:\n{tail(text)}")
+            time.sleep(0.05)
+
+    def wait_exit(self, timeout=60):
+        """Waits for QEMU to exit by itself; returns its exit status."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"QEMU still running after {timeout} s:\n{tail(self.log())}")
+
+    def monitor(self, command):
+        """Runs a QEMU monitor command (for example `set_link n0 off`); returns its output."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(5)
+            s.connect(self.monitor_path)
+            s.recv(4096)  # banner and prompt
+            s.sendall(command.encode() + b"\n")
+            out = b""
+            while not out.rstrip().endswith(b"(qemu)"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                out += chunk
+            return out.decode("utf-8", "replace")
+
+    def assert_no_fatal(self):
+        text = self.log()
+        for marker in FATAL_MARKERS:
+            assert marker not in text, f"serial log shows {marker}:\n{tail(text)}"
+
+
+def tail(text, lines=30):
+    return "\n".join(text.splitlines()[-lines:])
