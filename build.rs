@@ -1,7 +1,7 @@
 //! Two jobs before the crate compiles:
 //! - hands the kernel's linker script to the linker, for the kernel target only (host builds,
 //!   the unit tests, link as ordinary programs);
-//! - lists the web site's files (www/, and the docs/ chapters served under /docs/) in
+//! - lists the web site's files (www/, and the docs/*.md chapters served under /docs/) in
 //!   `$OUT_DIR/site_files.rs`, which src/http/site.rs includes: each file becomes an
 //!   `include_bytes!`, compiled into the kernel image.
 
@@ -28,7 +28,9 @@ fn main() {
 fn write_site_table(dir: &Path) {
     let mut files = Vec::new();
     collect_files(&dir.join("www"), "", &mut files);
-    collect_files(&dir.join("docs"), "/docs", &mut files);
+    let mut chapters = Vec::new();
+    collect_files(&dir.join("docs"), "/docs", &mut chapters);
+    files.extend(chapters.into_iter().filter(|(url, _)| url.ends_with(".md")));
     files.sort();
     let mut table = String::from("static SITE_FILES: &[(&str, &[u8])] = &[\n");
     for (url, path) in &files {
