@@ -25,6 +25,7 @@ pub mod http;
 pub mod interrupts;
 pub mod ktest;
 pub mod memory;
+pub mod net;
 pub mod time;
 
 #[cfg(target_os = "none")]

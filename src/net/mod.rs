@@ -1,0 +1,2 @@
+//! The network stack: smoltcp over the RTL8139.
+pub mod stack;

@@ -1,0 +1,382 @@
+//! The TCP/IP stack proper: smoltcp's [`Interface`] and [`SocketSet`] over a network device,
+//! plus the bookkeeping smoltcp leaves to us: a fixed budget of TCP sockets, listeners with
+//! a backlog, sockets that are closing, and the address (DHCP or static).
+//!
+//! Nothing here blocks or knows about threads: every method does what it can now and
+//! returns. That keeps it generic over the device (`D: Device`), so the host tests run it over
+//! smoltcp's loopback device. The kernel wraps one `Stack<Rtl8139>` in a mutex (src/net/mod.rs)
+//! and the blocking sockets (src/net/socket.rs) sleep between calls.
+//!
+//! Why a backlog needs several sockets: a smoltcp TCP socket in the listen state takes the
+//! first SYN for its port and becomes that connection. A second client arriving before the
+//! program re-listens would find no listener and be reset. So a listener keeps `backlog`
+//! sockets listening on its port; accepting one hands it over and puts a fresh one in its place.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::phy::Device;
+use smoltcp::socket::{dhcpv4, tcp};
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
+
+/// The most TCP sockets at once: listening, connected and closing together. Each holds
+/// [`TCP_RX_BUFFER_BYTES`] + [`TCP_TX_BUFFER_BYTES`] of heap.
+pub const MAX_TCP_SOCKETS: usize = 48;
+
+/// Receive buffer per TCP socket: the largest window we advertise. Requests are small.
+pub const TCP_RX_BUFFER_BYTES: usize = 4 * 1024;
+
+/// Send buffer per TCP socket: how much a writer may queue ahead of the peer's ACKs.
+pub const TCP_TX_BUFFER_BYTES: usize = 16 * 1024;
+
+/// A connection without any ACK from the peer for this long is aborted.
+const TCP_TIMEOUT_MS: u64 = 30_000;
+
+/// How long a socket we closed may take to finish the closing handshake before it is
+/// aborted and its memory reused (a peer that never sends its FIN would hold it forever).
+const CLOSE_LINGER_MS: u64 = 5_000;
+
+/// How the interface gets its IPv4 address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressConfig {
+    /// Ask a DHCP server (RFC 2131); QEMU's user network has one.
+    Dhcp,
+    /// A fixed address and optional default gateway, from the kernel command line.
+    Static {
+        address: Ipv4Cidr,
+        gateway: Option<Ipv4Address>,
+    },
+}
+
+/// Why a socket operation could not be done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetError {
+    /// Every one of the [`MAX_TCP_SOCKETS`] is in use.
+    NoSocketsLeft,
+    /// Another listener has this port.
+    PortInUse,
+    /// Port 0 cannot be listened on.
+    InvalidPort,
+    /// Nothing to do yet: try again after the stack has made progress.
+    WouldBlock,
+    /// The connection is closed or was reset.
+    Closed,
+}
+
+/// A change of address the caller may want to log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressEvent {
+    Configured {
+        address: Ipv4Cidr,
+        gateway: Option<Ipv4Address>,
+    },
+    Lost,
+}
+
+/// What a call to [`Stack::poll`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollOutcome {
+    /// Some socket may have changed state: threads waiting on sockets should look again.
+    pub sockets_changed: bool,
+    pub address_event: Option<AddressEvent>,
+}
+
+/// A listening port, by index into the stack's listeners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenerId(usize);
+
+struct Listener {
+    port: u16,
+    backlog: usize,
+    /// Sockets listening on `port`, or connected and waiting for `accept`.
+    pending: Vec<SocketHandle>,
+}
+
+/// A socket the program closed, removed once the close handshake ends or `deadline_ms` passes.
+struct Closing {
+    handle: SocketHandle,
+    deadline_ms: u64,
+}
+
+pub struct Stack<D: Device> {
+    device: D,
+    iface: Interface,
+    sockets: SocketSet<'static>,
+    dhcp: Option<SocketHandle>,
+    listeners: Vec<Listener>,
+    closing: Vec<Closing>,
+    tcp_sockets: usize,
+}
+
+fn instant(ms: u64) -> Instant {
+    Instant::from_millis(ms as i64)
+}
+
+impl<D: Device> Stack<D> {
+    /// An interface with MAC address `mac` over `device`. `random_seed` seeds TCP's initial
+    /// sequence numbers and DHCP's transaction ids: it should differ from boot to boot.
+    pub fn new(
+        mut device: D,
+        mac: [u8; 6],
+        address: AddressConfig,
+        now_ms: u64,
+        random_seed: u64,
+    ) -> Self {
+        let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
+        config.random_seed = random_seed;
+        let mut iface = Interface::new(config, &mut device, instant(now_ms));
+        let mut sockets = SocketSet::new(Vec::new());
+        let dhcp = match address {
+            AddressConfig::Dhcp => Some(sockets.add(dhcpv4::Socket::new())),
+            AddressConfig::Static { address, gateway } => {
+                set_address(&mut iface, Some(address), gateway);
+                None
+            }
+        };
+        Stack {
+            device,
+            iface,
+            sockets,
+            dhcp,
+            listeners: Vec::new(),
+            closing: Vec::new(),
+            tcp_sockets: 0,
+        }
+    }
+
+    pub fn device(&self) -> &D {
+        &self.device
+    }
+
+    /// The interface's IPv4 address, once it has one.
+    pub fn ipv4_cidr(&self) -> Option<Ipv4Cidr> {
+        self.iface.ip_addrs().iter().find_map(|cidr| match cidr {
+            IpCidr::Ipv4(cidr) => Some(*cidr),
+        })
+    }
+
+    /// TCP sockets in use (listening, connected or closing).
+    pub fn tcp_sockets_in_use(&self) -> usize {
+        self.tcp_sockets
+    }
+
+    /// Moves packets: receives what the device has, runs TCP's timers, transmits what the
+    /// sockets have queued; then applies DHCP's answer, reaps closed sockets and tops up
+    /// the listeners' backlogs.
+    pub fn poll(&mut self, now_ms: u64) -> PollOutcome {
+        let result = self
+            .iface
+            .poll(instant(now_ms), &mut self.device, &mut self.sockets);
+        let mut outcome = PollOutcome {
+            sockets_changed: result == smoltcp::iface::PollResult::SocketStateChanged,
+            address_event: self.apply_dhcp(),
+        };
+        if self.reap_closed(now_ms) {
+            outcome.sockets_changed = true;
+        }
+        self.refill_listeners();
+        outcome
+    }
+
+    /// Milliseconds until the stack next needs [`poll`](Self::poll) even if no packet
+    /// arrives (a retransmission, a delayed ACK, a DHCP renewal); `None` if only a packet
+    /// can give it work.
+    pub fn poll_delay_ms(&mut self, now_ms: u64) -> Option<u64> {
+        let delay = self.iface.poll_delay(instant(now_ms), &self.sockets);
+        let linger = self
+            .closing
+            .iter()
+            .map(|c| c.deadline_ms.saturating_sub(now_ms))
+            .min();
+        match (delay.map(|d| d.total_millis()), linger) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn apply_dhcp(&mut self) -> Option<AddressEvent> {
+        let handle = self.dhcp?;
+        match self.sockets.get_mut::<dhcpv4::Socket>(handle).poll()? {
+            dhcpv4::Event::Configured(config) => {
+                set_address(&mut self.iface, Some(config.address), config.router);
+                Some(AddressEvent::Configured {
+                    address: config.address,
+                    gateway: config.router,
+                })
+            }
+            dhcpv4::Event::Deconfigured => {
+                set_address(&mut self.iface, None, None);
+                Some(AddressEvent::Lost)
+            }
+        }
+    }
+
+    /// Starts listening on `port` with `backlog` connections accepted ahead of `accept`.
+    pub fn listen(&mut self, port: u16, backlog: usize) -> Result<ListenerId, NetError> {
+        if port == 0 {
+            return Err(NetError::InvalidPort);
+        }
+        if self.listeners.iter().any(|l| l.port == port) {
+            return Err(NetError::PortInUse);
+        }
+        if self.tcp_sockets >= MAX_TCP_SOCKETS {
+            return Err(NetError::NoSocketsLeft);
+        }
+        self.listeners.push(Listener {
+            port,
+            backlog: backlog.max(1),
+            pending: Vec::new(),
+        });
+        self.refill_listeners();
+        Ok(ListenerId(self.listeners.len() - 1))
+    }
+
+    /// A connection that completed its handshake on `listener`, if any. The caller owns the
+    /// returned socket until it calls [`release`](Self::release).
+    pub fn accept(&mut self, listener: ListenerId) -> Option<SocketHandle> {
+        let pending = &mut self.listeners[listener.0].pending;
+        let sockets = &self.sockets;
+        let index = pending.iter().position(|&handle| {
+            let socket = sockets.get::<tcp::Socket>(handle);
+            // Established, or already half-closed by a client that sent its request and FIN.
+            socket.is_active() && socket.state() != tcp::State::SynReceived
+        })?;
+        let handle = pending.swap_remove(index);
+        self.refill_listeners();
+        Some(handle)
+    }
+
+    /// Reads what has arrived on a connection. `Ok(0)`: the peer closed its side.
+    pub fn recv(&mut self, handle: SocketHandle, buf: &mut [u8]) -> Result<usize, NetError> {
+        let socket = self.sockets.get_mut::<tcp::Socket>(handle);
+        if socket.can_recv() {
+            return socket.recv_slice(buf).map_err(|_| NetError::Closed);
+        }
+        if socket.may_recv() {
+            Err(NetError::WouldBlock)
+        } else if socket.state() == tcp::State::Closed {
+            Err(NetError::Closed)
+        } else {
+            Ok(0)
+        }
+    }
+
+    /// Queues as much of `data` as the send buffer takes; at least one byte, or an error.
+    pub fn send(&mut self, handle: SocketHandle, data: &[u8]) -> Result<usize, NetError> {
+        let socket = self.sockets.get_mut::<tcp::Socket>(handle);
+        if !socket.may_send() {
+            return Err(NetError::Closed);
+        }
+        match socket.send_slice(data) {
+            Ok(0) if !data.is_empty() => Err(NetError::WouldBlock),
+            Ok(sent) => Ok(sent),
+            Err(_) => Err(NetError::Closed),
+        }
+    }
+
+    /// Whether everything sent on the connection has been acknowledged (or it is gone).
+    pub fn send_queue_is_empty(&self, handle: SocketHandle) -> bool {
+        self.sockets.get::<tcp::Socket>(handle).send_queue() == 0
+    }
+
+    /// Sends FIN: no more data from us. The peer may still send.
+    pub fn shutdown(&mut self, handle: SocketHandle) {
+        self.sockets.get_mut::<tcp::Socket>(handle).close();
+    }
+
+    /// Gives a connection back: it is closed gracefully (unsent data still goes out) and
+    /// freed once the peer has acknowledged, or after a linger time.
+    pub fn release(&mut self, handle: SocketHandle, now_ms: u64) {
+        self.sockets.get_mut::<tcp::Socket>(handle).close();
+        self.closing.push(Closing {
+            handle,
+            deadline_ms: now_ms + CLOSE_LINGER_MS,
+        });
+    }
+
+    /// Removes the closing sockets whose handshake ended (or that lingered too long).
+    /// TIME-WAIT is cut short: it guards against stray old segments, which a server on a
+    /// virtual network can afford to risk, and it would hold the socket's buffers for seconds.
+    fn reap_closed(&mut self, now_ms: u64) -> bool {
+        let before = self.closing.len();
+        let sockets = &mut self.sockets;
+        let mut freed = 0;
+        self.closing.retain(|closing| {
+            let socket = sockets.get_mut::<tcp::Socket>(closing.handle);
+            let done = matches!(socket.state(), tcp::State::Closed | tcp::State::TimeWait);
+            if !done && now_ms < closing.deadline_ms {
+                return true;
+            }
+            socket.abort();
+            sockets.remove(closing.handle);
+            freed += 1;
+            false
+        });
+        self.tcp_sockets -= freed;
+        self.closing.len() != before
+    }
+
+    /// Tops every listener up to its backlog of listening sockets, as far as the socket
+    /// budget allows; re-arms sockets whose half-open connection was reset.
+    fn refill_listeners(&mut self) {
+        for listener in &mut self.listeners {
+            for &handle in &listener.pending {
+                let socket = self.sockets.get_mut::<tcp::Socket>(handle);
+                if socket.state() == tcp::State::Closed {
+                    // A closed socket can always listen again.
+                    let _ = socket.listen(listener.port);
+                }
+            }
+            while listener.pending.len() < listener.backlog && self.tcp_sockets < MAX_TCP_SOCKETS {
+                let mut socket = new_tcp_socket();
+                if socket.listen(listener.port).is_err() {
+                    break;
+                }
+                listener.pending.push(self.sockets.add(socket));
+                self.tcp_sockets += 1;
+            }
+        }
+    }
+
+    /// Opens a connection from this stack (the host tests use it as the client side).
+    #[cfg(test)]
+    fn connect(&mut self, remote: (Ipv4Address, u16), local_port: u16) -> SocketHandle {
+        let mut socket = new_tcp_socket();
+        socket
+            .connect(self.iface.context(), remote, local_port)
+            .expect("valid endpoints");
+        self.tcp_sockets += 1;
+        self.sockets.add(socket)
+    }
+}
+
+/// A TCP socket with its buffers, set up for a server: Nagle's algorithm off (a response's
+/// last small segment goes out at once instead of waiting for an ACK), a timeout for dead peers.
+fn new_tcp_socket() -> tcp::Socket<'static> {
+    let rx = tcp::SocketBuffer::new(vec![0; TCP_RX_BUFFER_BYTES]);
+    let tx = tcp::SocketBuffer::new(vec![0; TCP_TX_BUFFER_BYTES]);
+    let mut socket = tcp::Socket::new(rx, tx);
+    socket.set_nagle_enabled(false);
+    socket.set_timeout(Some(Duration::from_millis(TCP_TIMEOUT_MS)));
+    socket
+}
+
+/// Replaces the interface's address and default route.
+fn set_address(iface: &mut Interface, address: Option<Ipv4Cidr>, gateway: Option<Ipv4Address>) {
+    iface.update_ip_addrs(|addrs| {
+        addrs.clear();
+        if let Some(address) = address {
+            // The list holds IFACE_MAX_ADDR_COUNT addresses and was just emptied.
+            let _ = addrs.push(IpCidr::Ipv4(address));
+        }
+    });
+    iface.routes_mut().remove_default_ipv4_route();
+    if let Some(gateway) = gateway {
+        // Fails only if the route table is full, and it was just emptied of its one route.
+        let _ = iface.routes_mut().add_default_ipv4_route(gateway);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,135 @@
+//! The stack over smoltcp's loopback device: clients and the server share one interface.
+
+use super::*;
+use smoltcp::phy::{Loopback, Medium};
+
+const HOME: Ipv4Address = Ipv4Address::new(127, 0, 0, 1);
+
+fn stack() -> Stack<Loopback> {
+    Stack::new(
+        Loopback::new(Medium::Ethernet),
+        [0x02, 0, 0, 0, 0, 1],
+        AddressConfig::Static {
+            address: Ipv4Cidr::new(HOME, 8),
+            gateway: None,
+        },
+        0,
+        7,
+    )
+}
+
+/// Polls until `done` holds, advancing a virtual clock 10 ms a round; panics after 200 rounds.
+fn poll_until(
+    stack: &mut Stack<Loopback>,
+    now: &mut u64,
+    mut done: impl FnMut(&mut Stack<Loopback>) -> bool,
+) {
+    for _ in 0..200 {
+        stack.poll(*now);
+        if done(stack) {
+            return;
+        }
+        *now += 10;
+    }
+    panic!("condition not reached");
+}
+
+#[test]
+fn static_address_is_applied() {
+    assert_eq!(stack().ipv4_cidr(), Some(Ipv4Cidr::new(HOME, 8)));
+}
+
+#[test]
+fn listen_rules() {
+    let mut stack = stack();
+    assert_eq!(stack.listen(0, 4), Err(NetError::InvalidPort));
+    stack.listen(80, 4).unwrap();
+    assert_eq!(stack.tcp_sockets_in_use(), 4);
+    assert_eq!(stack.listen(80, 4), Err(NetError::PortInUse));
+}
+
+#[test]
+fn backlog_accepts_concurrent_connections_and_refills() {
+    let mut stack = stack();
+    let mut now = 0;
+    let listener = stack.listen(80, 4).unwrap();
+    let clients: Vec<_> = (0..3)
+        .map(|i| stack.connect((HOME, 80), 40000 + i))
+        .collect();
+    let mut accepted = Vec::new();
+    poll_until(&mut stack, &mut now, |stack| {
+        while let Some(handle) = stack.accept(listener) {
+            accepted.push(handle);
+        }
+        accepted.len() == 3
+    });
+    // 3 clients + 3 accepted + 4 listening (the backlog was topped up).
+    assert_eq!(stack.tcp_sockets_in_use(), 10);
+    assert_eq!(stack.listeners[listener.0].pending.len(), 4);
+
+    // Data both ways on the first connection.
+    let client = clients[0];
+    // Accepted order need not match connection order: find the server side of `client`.
+    let server = accepted
+        .iter()
+        .copied()
+        .find(|&s| {
+            stack.sockets.get::<tcp::Socket>(s).remote_endpoint()
+                == stack.sockets.get::<tcp::Socket>(client).local_endpoint()
+        })
+        .expect("one accepted socket is connected to the client");
+    assert_eq!(stack.send(client, b"ping"), Ok(4));
+    let mut buf = [0u8; 16];
+    poll_until(&mut stack, &mut now, |stack| {
+        stack.recv(server, &mut buf) == Ok(4)
+    });
+    assert_eq!(&buf[..4], b"ping");
+    assert_eq!(stack.recv(server, &mut buf), Err(NetError::WouldBlock));
+
+    // The server closes: the client reads end-of-stream, and the socket is reaped.
+    stack.send(server, b"pong").unwrap();
+    stack.release(server, now);
+    let mut got = Vec::new();
+    poll_until(&mut stack, &mut now, |stack| {
+        match stack.recv(client, &mut buf) {
+            Ok(0) => return true,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+        false
+    });
+    assert_eq!(got, b"pong");
+    stack.shutdown(client);
+    poll_until(&mut stack, &mut now, |stack| stack.closing.is_empty());
+    assert_eq!(stack.tcp_sockets_in_use(), 9);
+}
+
+#[test]
+fn socket_budget_is_enforced() {
+    let mut stack = stack();
+    let listener = stack.listen(80, MAX_TCP_SOCKETS + 10).unwrap();
+    assert_eq!(stack.tcp_sockets_in_use(), MAX_TCP_SOCKETS);
+    assert_eq!(stack.listen(81, 1), Err(NetError::NoSocketsLeft));
+    assert!(stack.accept(listener).is_none());
+}
+
+#[test]
+fn lingering_close_is_cut_off() {
+    let mut stack = stack();
+    let mut now = 0;
+    let listener = stack.listen(80, 1).unwrap();
+    let _client = stack.connect((HOME, 80), 40000);
+    let mut server = None;
+    poll_until(&mut stack, &mut now, |stack| {
+        server = stack.accept(listener);
+        server.is_some()
+    });
+    // The client never closes its side: the server's socket waits in FIN-WAIT-2...
+    stack.release(server.unwrap(), now);
+    stack.poll(now + 100);
+    assert_eq!(stack.closing.len(), 1);
+    assert!(stack.poll_delay_ms(now + 100).unwrap() <= CLOSE_LINGER_MS);
+    // ...until the linger time ends.
+    stack.poll(now + CLOSE_LINGER_MS + 1);
+    assert!(stack.closing.is_empty());
+}
