@@ -151,9 +151,12 @@ impl<D: Device> Stack<D> {
 
     /// The interface's IPv4 address, once it has one.
     pub fn ipv4_cidr(&self) -> Option<Ipv4Cidr> {
-        self.iface.ip_addrs().iter().find_map(|cidr| match cidr {
-            IpCidr::Ipv4(cidr) => Some(*cidr),
-        })
+        // With only IPv4 compiled in, every address is an IPv4 one.
+        self.iface
+            .ip_addrs()
+            .iter()
+            .map(|IpCidr::Ipv4(cidr)| *cidr)
+            .next()
     }
 
     /// TCP sockets in use (listening, connected or closing).
