@@ -60,6 +60,8 @@ pub enum NetError {
     InvalidPort,
     /// Nothing to do yet: try again after the stack has made progress.
     WouldBlock,
+    /// A blocking call waited as long as it was allowed to.
+    TimedOut,
     /// The connection is closed or was reset.
     Closed,
 }
@@ -180,6 +182,14 @@ impl<D: Device> Stack<D> {
         }
         self.refill_listeners();
         outcome
+    }
+
+    /// Transmits what the sockets have queued, without receiving: called right after a
+    /// socket operation so its data leaves now, not at the next interrupt. Receiving stays
+    /// the network thread's job, so that it alone decides whom to wake.
+    pub fn transmit(&mut self, now_ms: u64) {
+        self.iface
+            .poll_egress(instant(now_ms), &mut self.device, &mut self.sockets);
     }
 
     /// Milliseconds until the stack next needs [`poll`](Self::poll) even if no packet

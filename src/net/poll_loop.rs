@@ -1,0 +1,139 @@
+//! The shared stack and the network thread that drives it.
+//!
+//! ```text
+//!   RTL8139 IRQ ──> on_nic_interrupt: NIC_EVENT = true, wake the network thread
+//!                                       │
+//!   network thread:  loop { lock STACK; poll (receive, timers, transmit); unlock;
+//!                           if sockets changed: SOCKET_GENERATION += 1, wake socket waiters;
+//!                           sleep until NIC_EVENT or smoltcp's next deadline }
+//!                                       │
+//!   socket calls (socket.rs): lock STACK; try the operation; transmit; unlock;
+//!                             if it would block: sleep until SOCKET_GENERATION moves
+//! ```
+//!
+//! Nothing polls in a busy loop: the network thread sleeps until the card interrupts or
+//! smoltcp's `poll_delay` says a timer is due, and socket callers sleep until the network
+//! thread has seen something happen.
+
+use super::stack::{AddressConfig, AddressEvent, NetError, Stack};
+use crate::drivers::rtl8139::Rtl8139;
+use crate::sched;
+use crate::sync::{Mutex, WaitQueue};
+use crate::time;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// The longest the network thread sleeps when smoltcp has no timer pending.
+const MAX_IDLE_MS: u64 = 1_000;
+
+/// The one stack, shared by the network thread and every socket call.
+static STACK: Mutex<Option<Stack<Rtl8139>>> = Mutex::new(None);
+
+/// Set by the card's interrupt, cleared by the network thread when it wakes.
+static NIC_EVENT: AtomicBool = AtomicBool::new(false);
+/// Where the network thread sleeps.
+static NETWORK_THREAD: WaitQueue = WaitQueue::new();
+/// The uptime (ms) at which the network thread will poll next, at the latest.
+static NEXT_POLL_AT_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts the polls that changed some socket's state; socket callers wait for it to move.
+static SOCKET_GENERATION: AtomicU64 = AtomicU64::new(0);
+/// Where socket callers sleep.
+static SOCKET_WAITERS: WaitQueue = WaitQueue::new();
+
+/// Puts `stack` in place, hooks the card's interrupt and starts the network thread.
+pub fn start(stack: Stack<Rtl8139>, set_interrupt_callback: impl FnOnce(fn())) {
+    *STACK.lock() = Some(stack);
+    set_interrupt_callback(on_nic_interrupt);
+    // The thread handle is dropped: the network thread runs for the life of the kernel.
+    let _ = sched::spawn("net", network_thread);
+}
+
+/// Called from the card's interrupt handler: only flags and wakes, never locks the stack.
+fn on_nic_interrupt() {
+    NIC_EVENT.store(true, Ordering::Release);
+    NETWORK_THREAD.wake_one();
+}
+
+fn network_thread() {
+    loop {
+        let now = time::uptime_ms();
+        let (outcome, delay) = {
+            let mut guard = STACK.lock();
+            let stack = guard.as_mut().expect("the stack is installed before the thread starts");
+            let outcome = stack.poll(now);
+            (outcome, stack.poll_delay_ms(now))
+        };
+        match outcome.address_event {
+            Some(AddressEvent::Configured { address, gateway }) => match gateway {
+                Some(gateway) => log::info!("net: DHCP: address {address}, gateway {gateway}"),
+                None => log::info!("net: DHCP: address {address}, no gateway"),
+            },
+            Some(AddressEvent::Lost) => log::warn!("net: DHCP lease lost"),
+            None => {}
+        }
+        if outcome.sockets_changed {
+            SOCKET_GENERATION.fetch_add(1, Ordering::Release);
+            SOCKET_WAITERS.wake_all();
+        }
+        let wait = delay.unwrap_or(MAX_IDLE_MS).min(MAX_IDLE_MS);
+        if wait == 0 {
+            // Work is due now (a full transmit queue, a timer): let others run, then poll.
+            sched::yield_now();
+            continue;
+        }
+        NEXT_POLL_AT_MS.store(now + wait, Ordering::Release);
+        NETWORK_THREAD.wait_until_timeout(|| NIC_EVENT.swap(false, Ordering::AcqRel), wait);
+    }
+}
+
+/// Runs `operation` on the stack, then transmits what it queued. Wakes the network thread
+/// if the operation brought smoltcp's next deadline forward (a new retransmission timer).
+pub(super) fn with_stack<R>(operation: impl FnOnce(&mut Stack<Rtl8139>, u64) -> R) -> R {
+    let now = time::uptime_ms();
+    let (result, delay) = {
+        let mut guard = STACK.lock();
+        let stack = guard.as_mut().expect("net::init has run");
+        let result = operation(stack, now);
+        stack.transmit(now);
+        (result, stack.poll_delay_ms(now))
+    };
+    if delay.is_some_and(|delay| now + delay < NEXT_POLL_AT_MS.load(Ordering::Acquire)) {
+        NIC_EVENT.store(true, Ordering::Release);
+        NETWORK_THREAD.wake_one();
+    }
+    result
+}
+
+/// Repeats `attempt` until it stops answering [`NetError::WouldBlock`], sleeping between
+/// tries until the network thread reports socket activity. `timeout_ms` bounds the wait:
+/// when it runs out the answer is [`NetError::TimedOut`].
+pub(super) fn block_on<T>(
+    timeout_ms: Option<u64>,
+    mut attempt: impl FnMut(&mut Stack<Rtl8139>, u64) -> Result<T, NetError>,
+) -> Result<T, NetError> {
+    let deadline = timeout_ms.map(|ms| time::uptime_ms() + ms);
+    loop {
+        // Read before trying: activity between the try and the sleep then ends the sleep.
+        let seen = SOCKET_GENERATION.load(Ordering::Acquire);
+        match with_stack(&mut attempt) {
+            Err(NetError::WouldBlock) => {}
+            done => return done,
+        }
+        let moved = || SOCKET_GENERATION.load(Ordering::Acquire) != seen;
+        match deadline {
+            None => SOCKET_WAITERS.wait_until(moved),
+            Some(deadline) => {
+                let now = time::uptime_ms();
+                if now >= deadline {
+                    return Err(NetError::TimedOut);
+                }
+                SOCKET_WAITERS.wait_until_timeout(moved, deadline - now);
+            }
+        }
+    }
+}
+
+/// Runs `read` on the stack without transmitting or waking anyone: for statistics.
+pub(super) fn inspect<R>(read: impl FnOnce(&Stack<Rtl8139>) -> R) -> Option<R> {
+    STACK.lock().as_ref().map(read)
+}

@@ -1,0 +1,104 @@
+//! Blocking TCP sockets shaped like `std::net`: [`TcpListener::bind`], [`TcpListener::accept`],
+//! and [`TcpStream`] with `read`, `write_all`, `shutdown` and timeouts. A call that cannot
+//! complete yet sleeps (src/net/poll_loop.rs: `block_on`) until the network thread reports
+//! activity, then tries again.
+
+use super::poll_loop::{block_on, with_stack};
+use super::stack::{ListenerId, NetError};
+use smoltcp::iface::SocketHandle;
+
+/// Connections a listener accepts ahead of `accept`: concurrent clients beyond this many
+/// (plus those already accepted) are refused by TCP.
+pub const DEFAULT_BACKLOG: usize = 16;
+
+/// A TCP port accepting connections.
+#[derive(Debug)]
+pub struct TcpListener {
+    id: ListenerId,
+    port: u16,
+}
+
+impl TcpListener {
+    /// Listens on `port` with [`DEFAULT_BACKLOG`].
+    pub fn bind(port: u16) -> Result<TcpListener, NetError> {
+        TcpListener::bind_with_backlog(port, DEFAULT_BACKLOG)
+    }
+
+    pub fn bind_with_backlog(port: u16, backlog: usize) -> Result<TcpListener, NetError> {
+        let id = with_stack(|stack, _| stack.listen(port, backlog))?;
+        Ok(TcpListener { id, port })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Waits for the next connection.
+    pub fn accept(&self) -> Result<TcpStream, NetError> {
+        let handle = block_on(None, |stack, _| stack.accept(self.id).ok_or(NetError::WouldBlock))?;
+        Ok(TcpStream::new(handle))
+    }
+}
+
+/// One TCP connection. Dropping it closes the connection gracefully (what was written still
+/// goes out) and gives the socket back to the stack.
+#[derive(Debug)]
+pub struct TcpStream {
+    handle: SocketHandle,
+    read_timeout_ms: Option<u64>,
+    write_timeout_ms: Option<u64>,
+}
+
+impl TcpStream {
+    fn new(handle: SocketHandle) -> TcpStream {
+        TcpStream {
+            handle,
+            read_timeout_ms: None,
+            write_timeout_ms: None,
+        }
+    }
+
+    /// How long `read` waits for data; `None` waits for ever.
+    pub fn set_read_timeout(&mut self, timeout_ms: Option<u64>) {
+        self.read_timeout_ms = timeout_ms;
+    }
+
+    /// How long `write` waits for room in the send buffer; `None` waits for ever.
+    pub fn set_write_timeout(&mut self, timeout_ms: Option<u64>) {
+        self.write_timeout_ms = timeout_ms;
+    }
+
+    /// Reads what has arrived, waiting for at least one byte. `Ok(0)`: the peer closed.
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, NetError> {
+        let handle = self.handle;
+        block_on(self.read_timeout_ms, |stack, _| stack.recv(handle, buf))
+    }
+
+    /// Queues some of `data` for sending, waiting for room for at least one byte.
+    pub fn write(&mut self, data: &[u8]) -> Result<usize, NetError> {
+        let handle = self.handle;
+        block_on(self.write_timeout_ms, |stack, _| stack.send(handle, data))
+    }
+
+    /// Queues all of `data`; the write timeout applies to each wait for room.
+    pub fn write_all(&mut self, mut data: &[u8]) -> Result<(), NetError> {
+        while !data.is_empty() {
+            let sent = self.write(data)?;
+            data = &data[sent..];
+        }
+        Ok(())
+    }
+
+    /// Sends FIN after the queued data: no more writes. Reads still work.
+    pub fn shutdown(&mut self) {
+        let handle = self.handle;
+        with_stack(|stack, _| stack.shutdown(handle));
+    }
+}
+
+impl Drop for TcpStream {
+    fn drop(&mut self) {
+        let handle = self.handle;
+        with_stack(|stack, now| stack.release(handle, now));
+    }
+}
