@@ -8,6 +8,7 @@
 //! | consoles and the `log` backend | [`console`] |
 //! | what the boot loader told us | [`boot`] |
 //! | interrupt dispatch, exceptions, the timer | [`interrupts`], [`time`] |
+//! | threads, the scheduler, blocking primitives | [`sched`], [`sync`] |
 //! | in-kernel self-tests | [`ktest`] |
 //!
 //! The kernel proper only builds for `x86_64-unknown-none` (`target_os = "none"`). The pure
@@ -26,6 +27,8 @@ pub mod interrupts;
 pub mod ktest;
 pub mod memory;
 pub mod net;
+pub mod sched;
+pub mod sync;
 pub mod time;
 
 #[cfg(target_os = "none")]

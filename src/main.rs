@@ -4,7 +4,7 @@
 #![no_std]
 #![no_main]
 
-use kernel::{boot, console, cpu, fatal, interrupts, ktest, memory, time};
+use kernel::{boot, console, cpu, fatal, interrupts, ktest, memory, sched, time};
 
 /// Called by `start64` (arch/x86_64/boot64.S) in 64-bit mode, on the boot stack, with
 /// interrupts off and the physical address of the multiboot2 boot information.
@@ -20,6 +20,7 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
     memory::heap::init();
     interrupts::init();
     time::init();
+    sched::init();
     log::info!("boot complete at {} ms", time::uptime_ms());
 
     if let Some(name) = args.crash_test {

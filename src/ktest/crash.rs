@@ -13,6 +13,22 @@ pub fn run(name: &str) -> String {
             unsafe { core::ptr::write_volatile(0x0000_7000_0000_0000 as *mut u64, 1) };
             String::from("the write did not fault")
         }
+        "thread-stack-overflow" => {
+            let depth = crate::sched::spawn("stack-overflower", || recurse(0)).join();
+            alloc::format!("the recursion returned at depth {depth}")
+        }
         other => alloc::format!("unknown crash test {other:?}"),
     }
+}
+
+/// Recurses with a 512-byte frame each time until the thread's stack runs out. The guard
+/// page below the stack turns that into a fault; the report must name the thread.
+fn recurse(depth: u64) -> u64 {
+    let mut frame = [0u8; 512];
+    frame[0] = depth as u8;
+    core::hint::black_box(&mut frame);
+    if depth == u64::MAX {
+        return depth;
+    }
+    recurse(depth + 1) + u64::from(frame[1])
 }

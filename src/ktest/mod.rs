@@ -8,6 +8,8 @@ mod boot_tests;
 mod crash;
 #[cfg(target_os = "none")]
 mod runner;
+#[cfg(target_os = "none")]
+mod sched_tests;
 
 #[cfg(target_os = "none")]
 pub use crash::run as run_crash_test;

@@ -25,3 +25,8 @@ pub fn init() {
         BOOT_HEAP_SIZE / 1024
     );
 }
+
+/// Bytes of the heap handed out and not yet freed (what callers asked for, before rounding).
+pub fn used_bytes() -> usize {
+    HEAP.lock().stats_alloc_user()
+}
