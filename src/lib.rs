@@ -8,6 +8,8 @@
 //! | consoles and the `log` backend | [`console`] |
 //! | what the boot loader told us | [`boot`] |
 //! | interrupt dispatch, exceptions, the timer | [`interrupts`], [`time`] |
+//! | the PCI bus: finding devices | [`pci`] |
+//! | device drivers (the RTL8139 NIC) | [`drivers`] |
 //! | in-kernel self-tests | [`ktest`] |
 //!
 //! The kernel proper only builds for `x86_64-unknown-none` (`target_os = "none"`). The pure
@@ -21,9 +23,11 @@ extern crate alloc;
 pub mod boot;
 pub mod console;
 pub mod cpu;
+pub mod drivers;
 pub mod interrupts;
 pub mod ktest;
 pub mod memory;
+pub mod pci;
 pub mod time;
 
 #[cfg(target_os = "none")]
