@@ -157,7 +157,12 @@ impl Rtl8139 {
             self.reclaim_tx();
         }
         if status & INT_LINK_CHANGE != 0 {
+            let was_up = self.stats.link_up;
             self.update_link();
+            if self.stats.link_up != was_up {
+                let state = if self.stats.link_up { "up" } else { "down" };
+                log::info!("rtl8139: link {state}");
+            }
         }
         if status & INT_RX_ERROR != 0 {
             self.stats.rx_errors += 1;
@@ -294,6 +299,23 @@ impl Rtl8139 {
     /// Takes the oldest received frame, if any.
     pub fn receive<R>(&mut self, consume: impl FnOnce(&[u8]) -> R) -> Option<R> {
         self.rx_queue.pop(consume)
+    }
+
+    /// For the self-tests: overwrites the status of the next unread packet with 0, as a
+    /// confused chip or a stray DMA write might, so that the driver's next drain sees a bad
+    /// header. Returns false if the ring holds no unread packet.
+    pub fn damage_next_header(&mut self) -> bool {
+        if self.read8(CR) & CR_BUFFER_EMPTY != 0 {
+            return false;
+        }
+        let header = self
+            .rx_buffer
+            .as_ptr()
+            .wrapping_add(self.rx_ring.read_offset());
+        // SAFETY: read_offset < RX_RING_LEN, so the two bytes lie inside rx_buffer; the
+        // packet there is complete (the ring is not empty), so the chip does not write it.
+        unsafe { core::ptr::write_volatile(header.cast::<u16>(), 0) };
+        true
     }
 
     /// Forgets every received frame not yet taken.

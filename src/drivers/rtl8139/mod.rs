@@ -134,6 +134,12 @@ mod kernel_side {
         with_nic(|nic| nic.receive(consume)).flatten()
     }
 
+    /// For the self-tests: damages the header of the next unread packet in the ring (see
+    /// `Rtl8139::damage_next_header`). Returns false if there is none or no NIC.
+    pub fn damage_next_header() -> bool {
+        with_nic(|nic| nic.damage_next_header()).unwrap_or(false)
+    }
+
     /// Drops every received frame not yet taken (for tests that want a clean start).
     pub fn discard_received() {
         with_nic(|nic| nic.discard_received());
