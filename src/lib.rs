@@ -9,6 +9,10 @@
 //! | what the boot loader told us | [`boot`] |
 //! | interrupt dispatch, exceptions, the timer | [`interrupts`], [`time`] |
 //! | threads, the scheduler, blocking primitives | [`sched`], [`sync`] |
+//! | the PCI bus: finding devices | [`pci`] |
+//! | device drivers (the RTL8139 NIC) | [`drivers`] |
+//! | the TCP/IP stack and blocking sockets | [`net`] |
+//! | the HTTP server, its JSON API and the dashboard | [`http`] |
 //! | in-kernel self-tests | [`ktest`] |
 //!
 //! The kernel proper only builds for `x86_64-unknown-none` (`target_os = "none"`). The pure
@@ -22,11 +26,13 @@ extern crate alloc;
 pub mod boot;
 pub mod console;
 pub mod cpu;
+pub mod drivers;
 pub mod http;
 pub mod interrupts;
 pub mod ktest;
 pub mod memory;
 pub mod net;
+pub mod pci;
 pub mod sched;
 pub mod sync;
 pub mod time;
