@@ -4,7 +4,16 @@
 #![no_std]
 #![no_main]
 
-use kernel::{boot, console, cpu, drivers, fatal, interrupts, ktest, memory, pci, sched, time};
+extern crate alloc;
+
+mod probe;
+
+use kernel::{
+    boot, console, cpu, drivers, fatal, http, interrupts, ktest, memory, net, pci, sched, time,
+};
+
+/// How long the boot waits for DHCP before declaring itself ready anyway.
+const ADDRESS_WAIT_MS: u64 = 10_000;
 
 /// Called by `start64` (arch/x86_64/boot64.S) in 64-bit mode, on the boot stack, with
 /// interrupts off and the physical address of the multiboot2 boot information.
@@ -23,6 +32,7 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
     sched::init();
     pci::init();
     drivers::rtl8139::init();
+    let network = net::init(net::AddressConfig::from_args(&args));
     log::info!("boot complete at {} ms", time::uptime_ms());
 
     if let Some(name) = args.crash_test {
@@ -31,9 +41,27 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
     if args.self_test {
         ktest::run_all_and_exit();
     }
+    if network {
+        serve_http();
+    }
     log::info!("READY");
     loop {
         cpu::halt_until_interrupt();
+    }
+}
+
+/// Starts the web server and logs where to find it once the address is known.
+fn serve_http() {
+    if let Err(error) = http::start(&probe::LiveKernel) {
+        log::error!("http: cannot listen on port {}: {error:?}", http::HTTP_PORT);
+        return;
+    }
+    match net::wait_for_address(ADDRESS_WAIT_MS) {
+        Some(address) => log::info!(
+            "http: open http://{}/ (from the host: the forwarded port `make run` prints)",
+            address.address()
+        ),
+        None => log::warn!("net: no address after {ADDRESS_WAIT_MS} ms, still asking DHCP"),
     }
 }
 

@@ -18,3 +18,9 @@ pub mod site;
 pub mod stats;
 pub mod status;
 pub mod stream;
+
+#[cfg(target_os = "none")]
+pub mod server;
+
+#[cfg(target_os = "none")]
+pub use server::{COUNTERS, HTTP_PORT, start};

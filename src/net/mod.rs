@@ -1,2 +1,131 @@
-//! The network stack: smoltcp over the RTL8139.
+//! The network stack: smoltcp over the RTL8139, driven by one network thread, with blocking
+//! TCP sockets shaped like `std::net` on top. Chapter: docs/07-network.md.
+//!
+//! | file | what |
+//! |---|---|
+//! | [`stack`] | smoltcp's interface and sockets, the socket budget, listeners with a backlog (pure, host-tested) |
+//! | `poll_loop` | the shared stack, the network thread, sleeping until the NIC or a timer |
+//! | `socket` | `TcpListener` and `TcpStream`: blocking calls with timeouts |
+
 pub mod stack;
+
+#[cfg(target_os = "none")]
+mod poll_loop;
+#[cfg(target_os = "none")]
+mod socket;
+
+pub use stack::{AddressConfig, MAX_TCP_SOCKETS, NetError};
+
+#[cfg(target_os = "none")]
+pub use socket::{DEFAULT_BACKLOG, TcpListener, TcpStream};
+
+use crate::boot::KernelArgs;
+use smoltcp::wire::{Ipv4Address, Ipv4Cidr};
+
+impl AddressConfig {
+    /// A static address if the command line gives `ip=A.B.C.D/N` (and maybe `gw=`), DHCP otherwise.
+    pub fn from_args(args: &KernelArgs<'_>) -> AddressConfig {
+        match args.ip {
+            Some(ip) => AddressConfig::Static {
+                address: Ipv4Cidr::new(Ipv4Address::from(ip.address), ip.prefix_len),
+                gateway: args.gateway.map(Ipv4Address::from),
+            },
+            None => AddressConfig::Dhcp,
+        }
+    }
+}
+
+/// The network's figures for the dashboard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetStats {
+    pub address: Option<Ipv4Cidr>,
+    pub tcp_sockets_used: usize,
+}
+
+#[cfg(target_os = "none")]
+pub use kernel_side::{init, stats, wait_for_address};
+
+#[cfg(target_os = "none")]
+mod kernel_side {
+    use super::stack::{AddressConfig, Stack};
+    use super::{NetStats, poll_loop};
+    use crate::drivers::rtl8139::{self, MacAddress, Rtl8139Device};
+    use crate::{sched, time};
+    use smoltcp::wire::Ipv4Cidr;
+
+    /// Builds the stack over the RTL8139 with the given address source, and starts the
+    /// network thread. ARP and ICMP echo (ping) are answered by smoltcp from then on.
+    /// Returns false, networking off, if the driver found no card.
+    pub fn init(address: AddressConfig) -> bool {
+        let (Some(nic), Some(mac)) = (Rtl8139Device::new(), rtl8139::mac_address()) else {
+            log::warn!("net: no network card, networking off");
+            return false;
+        };
+        // The time-stamp counter differs from boot to boot: a fair seed for TCP sequence numbers.
+        // SAFETY: RDTSC only reads a counter; every x86_64 CPU has it.
+        let seed = unsafe { core::arch::x86_64::_rdtsc() };
+        let stack = Stack::new(nic, mac, address, time::uptime_ms(), seed);
+        match address {
+            AddressConfig::Dhcp => log::info!(
+                "net: smoltcp on MAC {}, asking DHCP for an address",
+                MacAddress(mac)
+            ),
+            AddressConfig::Static { address, gateway } => log::info!(
+                "net: smoltcp on MAC {}, static address {address}, gateway {gateway:?}",
+                MacAddress(mac)
+            ),
+        }
+        poll_loop::start(stack, rtl8139::set_interrupt_callback);
+        true
+    }
+
+    /// Waits up to `timeout_ms` for the interface to have an address (DHCP's answer).
+    pub fn wait_for_address(timeout_ms: u64) -> Option<Ipv4Cidr> {
+        let deadline = time::uptime_ms() + timeout_ms;
+        loop {
+            let address = poll_loop::inspect(|stack| stack.ipv4_cidr()).flatten();
+            if address.is_some() || time::uptime_ms() >= deadline {
+                return address;
+            }
+            sched::sleep_ms(20);
+        }
+    }
+
+    /// The address and the sockets in use.
+    pub fn stats() -> NetStats {
+        poll_loop::inspect(|stack| NetStats {
+            address: stack.ipv4_cidr(),
+            tcp_sockets_used: stack.tcp_sockets_in_use(),
+        })
+        .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::boot::cmdline::Ipv4Cidr as ArgCidr;
+
+    #[test]
+    fn address_from_the_command_line() {
+        assert_eq!(
+            AddressConfig::from_args(&KernelArgs::default()),
+            AddressConfig::Dhcp
+        );
+        let args = KernelArgs {
+            ip: Some(ArgCidr {
+                address: [10, 0, 2, 15],
+                prefix_len: 24,
+            }),
+            gateway: Some([10, 0, 2, 2]),
+            ..KernelArgs::default()
+        };
+        assert_eq!(
+            AddressConfig::from_args(&args),
+            AddressConfig::Static {
+                address: Ipv4Cidr::new(Ipv4Address::new(10, 0, 2, 15), 24),
+                gateway: Some(Ipv4Address::new(10, 0, 2, 2)),
+            }
+        );
+    }
+}

@@ -15,8 +15,8 @@
 //! smoltcp's `poll_delay` says a timer is due, and socket callers sleep until the network
 //! thread has seen something happen.
 
-use super::stack::{AddressConfig, AddressEvent, NetError, Stack};
-use crate::drivers::rtl8139::Rtl8139;
+use super::stack::{AddressEvent, NetError, Stack};
+use crate::drivers::rtl8139::Rtl8139Device;
 use crate::sched;
 use crate::sync::{Mutex, WaitQueue};
 use crate::time;
@@ -26,7 +26,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 const MAX_IDLE_MS: u64 = 1_000;
 
 /// The one stack, shared by the network thread and every socket call.
-static STACK: Mutex<Option<Stack<Rtl8139>>> = Mutex::new(None);
+static STACK: Mutex<Option<Stack<Rtl8139Device>>> = Mutex::new(None);
 
 /// Set by the card's interrupt, cleared by the network thread when it wakes.
 static NIC_EVENT: AtomicBool = AtomicBool::new(false);
@@ -41,7 +41,7 @@ static SOCKET_GENERATION: AtomicU64 = AtomicU64::new(0);
 static SOCKET_WAITERS: WaitQueue = WaitQueue::new();
 
 /// Puts `stack` in place, hooks the card's interrupt and starts the network thread.
-pub fn start(stack: Stack<Rtl8139>, set_interrupt_callback: impl FnOnce(fn())) {
+pub fn start(stack: Stack<Rtl8139Device>, set_interrupt_callback: impl FnOnce(fn())) {
     *STACK.lock() = Some(stack);
     set_interrupt_callback(on_nic_interrupt);
     // The thread handle is dropped: the network thread runs for the life of the kernel.
@@ -59,7 +59,9 @@ fn network_thread() {
         let now = time::uptime_ms();
         let (outcome, delay) = {
             let mut guard = STACK.lock();
-            let stack = guard.as_mut().expect("the stack is installed before the thread starts");
+            let stack = guard
+                .as_mut()
+                .expect("the stack is installed before the thread starts");
             let outcome = stack.poll(now);
             (outcome, stack.poll_delay_ms(now))
         };
@@ -88,7 +90,7 @@ fn network_thread() {
 
 /// Runs `operation` on the stack, then transmits what it queued. Wakes the network thread
 /// if the operation brought smoltcp's next deadline forward (a new retransmission timer).
-pub(super) fn with_stack<R>(operation: impl FnOnce(&mut Stack<Rtl8139>, u64) -> R) -> R {
+pub(super) fn with_stack<R>(operation: impl FnOnce(&mut Stack<Rtl8139Device>, u64) -> R) -> R {
     let now = time::uptime_ms();
     let (result, delay) = {
         let mut guard = STACK.lock();
@@ -109,7 +111,7 @@ pub(super) fn with_stack<R>(operation: impl FnOnce(&mut Stack<Rtl8139>, u64) -> 
 /// when it runs out the answer is [`NetError::TimedOut`].
 pub(super) fn block_on<T>(
     timeout_ms: Option<u64>,
-    mut attempt: impl FnMut(&mut Stack<Rtl8139>, u64) -> Result<T, NetError>,
+    mut attempt: impl FnMut(&mut Stack<Rtl8139Device>, u64) -> Result<T, NetError>,
 ) -> Result<T, NetError> {
     let deadline = timeout_ms.map(|ms| time::uptime_ms() + ms);
     loop {
@@ -134,6 +136,6 @@ pub(super) fn block_on<T>(
 }
 
 /// Runs `read` on the stack without transmitting or waking anyone: for statistics.
-pub(super) fn inspect<R>(read: impl FnOnce(&Stack<Rtl8139>) -> R) -> Option<R> {
+pub(super) fn inspect<R>(read: impl FnOnce(&Stack<Rtl8139Device>) -> R) -> Option<R> {
     STACK.lock().as_ref().map(read)
 }

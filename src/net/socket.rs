@@ -35,7 +35,9 @@ impl TcpListener {
 
     /// Waits for the next connection.
     pub fn accept(&self) -> Result<TcpStream, NetError> {
-        let handle = block_on(None, |stack, _| stack.accept(self.id).ok_or(NetError::WouldBlock))?;
+        let handle = block_on(None, |stack, _| {
+            stack.accept(self.id).ok_or(NetError::WouldBlock)
+        })?;
         Ok(TcpStream::new(handle))
     }
 }

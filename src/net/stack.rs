@@ -219,8 +219,10 @@ impl<D: Device> Stack<D> {
                 })
             }
             dhcpv4::Event::Deconfigured => {
+                // smoltcp also reports this when it starts asking: only a lease we had is news.
+                let had_address = self.ipv4_cidr().is_some();
                 set_address(&mut self.iface, None, None);
-                Some(AddressEvent::Lost)
+                had_address.then_some(AddressEvent::Lost)
             }
         }
     }

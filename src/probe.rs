@@ -1,0 +1,77 @@
+//! What the web API reports, gathered from every layer. The HTTP server only knows the
+//! [`KernelProbe`] trait and plain data (src/http/stats.rs); this is where kmain's binary
+//! fills that data from the scheduler, the memory manager, the driver, the stack and PCI.
+
+use alloc::string::ToString;
+use alloc::vec::Vec;
+use kernel::http::stats::{
+    KernelProbe, MemoryInfo, NicInfo, PciDeviceInfo, SchedulerInfo, ThreadInfo,
+};
+use kernel::{drivers::rtl8139, net, pci, sched, time};
+
+/// The probe kmain hands to `http::start`.
+pub struct LiveKernel;
+
+impl KernelProbe for LiveKernel {
+    fn uptime_ms(&self) -> u64 {
+        time::uptime_ms()
+    }
+
+    fn scheduler(&self) -> SchedulerInfo {
+        SchedulerInfo {
+            context_switches: sched::stats().context_switches,
+            threads: sched::threads()
+                .iter()
+                .map(|thread| ThreadInfo {
+                    id: thread.id,
+                    name: thread.name.as_str().to_string(),
+                    state: thread.state.as_str(),
+                    ticks: thread.cpu_ticks,
+                })
+                .collect(),
+        }
+    }
+
+    fn memory(&self) -> MemoryInfo {
+        MemoryInfo::default()
+    }
+
+    fn nic(&self) -> NicInfo {
+        let driver = rtl8139::stats();
+        let stack = net::stats();
+        let device = pci::find(rtl8139::VENDOR_REALTEK, rtl8139::DEVICE_RTL8139);
+        NicInfo {
+            model: if device.is_some() { "RTL8139" } else { "" },
+            mac: rtl8139::mac_address().unwrap_or_default(),
+            irq: device.and_then(|d| d.irq()).unwrap_or(0),
+            address: stack.address.map(|a| a.to_string()).unwrap_or_default(),
+            rx_packets: driver.rx_packets,
+            tx_packets: driver.tx_packets,
+            rx_bytes: driver.rx_bytes,
+            tx_bytes: driver.tx_bytes,
+            rx_errors: driver.rx_errors + driver.rx_bad_headers,
+            interrupts: driver.interrupts,
+            tcp_sockets_used: stack.tcp_sockets_used as u64,
+            tcp_sockets_max: net::MAX_TCP_SOCKETS as u64,
+        }
+    }
+
+    fn pci_devices(&self) -> Vec<PciDeviceInfo> {
+        pci::devices()
+            .iter()
+            .map(|f| PciDeviceInfo {
+                bus: f.address.bus(),
+                device: f.address.device(),
+                function: f.address.function(),
+                vendor_id: f.vendor_id,
+                device_id: f.device_id,
+                class: f.class,
+                subclass: f.subclass,
+                irq: f.irq(),
+                description: pci::device_name(f.vendor_id, f.device_id)
+                    .unwrap_or_else(|| pci::class_name(f.class, f.subclass))
+                    .to_string(),
+            })
+            .collect()
+    }
+}
