@@ -45,8 +45,10 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
         serve_http();
     }
     log::info!("READY");
+    // kmain has nothing left to do: it sleeps, the other threads run, and the idle thread
+    // halts the CPU when none of them is ready.
     loop {
-        cpu::halt_until_interrupt();
+        sched::sleep_ms(1000);
     }
 }
 

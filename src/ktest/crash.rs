@@ -23,10 +23,18 @@ pub fn run(name: &str) -> String {
 
 /// Recurses with a 512-byte frame each time until the thread's stack runs out. The guard
 /// page below the stack turns that into a fault; the report must name the thread.
+///
+/// One level per timer tick: the scheduler also checks RSP against the stack's bottom at
+/// every tick, so even a stack without a guard page is caught at most a frame too late,
+/// before the recursion has scribbled over whatever lies below it.
 fn recurse(depth: u64) -> u64 {
     let mut frame = [0u8; 512];
     frame[0] = depth as u8;
     core::hint::black_box(&mut frame);
+    let tick = crate::time::ticks();
+    while crate::time::ticks() == tick {
+        core::hint::spin_loop();
+    }
     if depth == u64::MAX {
         return depth;
     }

@@ -39,7 +39,8 @@ use spawn::join_queue_address;
 /// so it lasts between `ms - 1` and `ms` milliseconds of real time.
 #[cfg(target_os = "none")]
 pub fn deadline_after_ms(ms: u64) -> u64 {
-    crate::time::ticks() + ms * u64::from(crate::time::TICK_HZ) / 1000
+    let ticks = ms.saturating_mul(u64::from(crate::time::TICK_HZ)) / 1000;
+    crate::time::ticks().saturating_add(ticks)
 }
 
 /// Sets up the scheduler: the running code becomes the thread "kmain", the idle thread is
