@@ -55,6 +55,8 @@ pub enum TxError {
     TooLong,
     /// Shorter than an Ethernet header.
     TooShort,
+    /// No RTL8139 was started.
+    NoDevice,
 }
 
 /// The chip's registers, its DMA memory and the driver's bookkeeping.
