@@ -33,6 +33,10 @@ pub const TESTS: &[KernelTest] = &[
         run: arp_reply_from_slirp,
     },
     KernelTest {
+        name: "rtl8139::smoltcp_pings_the_gateway",
+        run: smoltcp_pings_the_gateway,
+    },
+    KernelTest {
         name: "rtl8139::rx_overflow_recovers",
         run: rx_overflow_recovers,
     },
@@ -257,6 +261,81 @@ fn bad_header_resets_receiver() -> Result<(), String> {
         );
         let gateway = ask_gateway(mac)?;
         ktest_assert!(gateway != [0; 6], "gateway MAC is zero");
+        Ok(())
+    })
+}
+
+/// The driver under smoltcp, through its phy::Device: an interface with slirp's guest address
+/// pings the gateway. smoltcp resolves 10.0.2.2 with ARP, sends the echo request, and the
+/// reply must come back through an ICMP socket.
+fn smoltcp_pings_the_gateway() -> Result<(), String> {
+    use alloc::vec;
+    use smoltcp::iface::{Config, Interface, SocketSet};
+    use smoltcp::phy::Device;
+    use smoltcp::socket::icmp;
+    use smoltcp::time::Instant;
+    use smoltcp::wire::{EthernetAddress, Icmpv4Packet, Icmpv4Repr, IpAddress, IpCidr};
+
+    const IDENT: u16 = 0x8139;
+    const PAYLOAD: &[u8] = b"micro-kernel ping";
+    with_nic(|| {
+        let mac = rtl8139::mac_address().ok_or("no MAC")?;
+        let mut device = rtl8139::Rtl8139Device::new().ok_or("no device")?;
+        let checksums = device.capabilities().checksum;
+        ktest_assert!(
+            device.capabilities().max_burst_size == Some(4),
+            "burst size {:?}",
+            device.capabilities().max_burst_size
+        );
+        let now = || Instant::from_millis(crate::time::uptime_ms() as i64);
+        let config = Config::new(EthernetAddress(mac).into());
+        let mut iface = Interface::new(config, &mut device, now());
+        iface.update_ip_addrs(|addresses| {
+            let _ = addresses.push(IpCidr::new(
+                IpAddress::from(core::net::Ipv4Addr::from(GUEST_IP)),
+                24,
+            ));
+        });
+        let buffer = || icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 2], vec![0; 256]);
+        let mut sockets = SocketSet::new(vec![]);
+        let handle = sockets.add(icmp::Socket::new(buffer(), buffer()));
+        sockets
+            .get_mut::<icmp::Socket>(handle)
+            .bind(icmp::Endpoint::Ident(IDENT))
+            .map_err(|e| alloc::format!("bind: {e:?}"))?;
+        rtl8139::discard_received();
+        let gateway = IpAddress::from(core::net::Ipv4Addr::from(GATEWAY_IP));
+        let (mut sent, mut answered) = (false, false);
+        wait_until(2000, || {
+            iface.poll(now(), &mut device, &mut sockets);
+            let socket = sockets.get_mut::<icmp::Socket>(handle);
+            if !sent && socket.can_send() {
+                let request = Icmpv4Repr::EchoRequest {
+                    ident: IDENT,
+                    seq_no: 1,
+                    data: PAYLOAD,
+                };
+                if let Ok(bytes) = socket.send(request.buffer_len(), gateway) {
+                    request.emit(&mut Icmpv4Packet::new_unchecked(bytes), &checksums);
+                    sent = true;
+                }
+            }
+            while let Ok((bytes, from)) = socket.recv() {
+                let reply = Icmpv4Packet::new_checked(bytes)
+                    .and_then(|packet| Icmpv4Repr::parse(&packet, &checksums));
+                answered |= from == gateway
+                    && matches!(reply, Ok(Icmpv4Repr::EchoReply { ident: IDENT, seq_no: 1, data }) if data == PAYLOAD);
+            }
+            iface.poll(now(), &mut device, &mut sockets);
+            answered
+        });
+        ktest_assert!(sent, "smoltcp never sent the echo request");
+        ktest_assert!(
+            answered,
+            "no echo reply from 10.0.2.2: {:?}",
+            rtl8139::stats()
+        );
+        log::info!("ktest: smoltcp: 10.0.2.2 answered a ping through the RTL8139");
         Ok(())
     })
 }

@@ -79,19 +79,24 @@ fn read_function(access: &impl ConfigRegionAccess, address: PciAddress) -> Optio
 /// Decodes the six BARs of an endpoint. Sizing a BAR means writing all ones to it and
 /// reading back which address bits stick (PCI 3.0, 6.2.5.1); while a BAR holds that probe
 /// value the device would answer at a bogus address, so decoding is switched off in the
-/// command register for the duration, as the specification recommends.
+/// command register for the duration, as the specification recommends. Functions whose
+/// BARs all read zero (bridges to ISA or LPC, which must keep decoding the legacy ports of
+/// the PIC, PIT and serial port) are left alone.
 fn read_bars(
     access: &impl ConfigRegionAccess,
     endpoint: &mut EndpointHeader,
 ) -> [Option<Bar>; MAX_BARS] {
     let mut bars = [None; MAX_BARS];
+    if (0..MAX_BARS as u8).all(|slot| raw_bar(access, endpoint, slot) == 0) {
+        return bars;
+    }
     let original = endpoint.command(access);
     endpoint.update_command(access, |command| {
         command - CommandRegister::IO_ENABLE - CommandRegister::MEMORY_ENABLE
     });
     let mut slot = 0;
     while slot < MAX_BARS as u8 {
-        let bar = if has_reserved_memory_type(access, endpoint, slot) {
+        let bar = if has_reserved_memory_type(raw_bar(access, endpoint, slot)) {
             None
         } else {
             endpoint.bar(slot, access)
@@ -108,21 +113,21 @@ fn read_bars(
     bars
 }
 
-/// A memory BAR whose type field (bits 2:1) is 01 or 11 is reserved (pci_types panics on
-/// it): treat such a BAR as absent rather than trust it.
-fn has_reserved_memory_type(
-    access: &impl ConfigRegionAccess,
-    endpoint: &EndpointHeader,
-    slot: u8,
-) -> bool {
+/// The BAR in `slot` as stored, undecoded.
+fn raw_bar(access: &impl ConfigRegionAccess, endpoint: &EndpointHeader, slot: u8) -> u32 {
     // SAFETY: reading a BAR of a function that answered the vendor ID probe has no side
     // effects.
-    let raw = unsafe {
+    unsafe {
         access.read(
             endpoint.header().address(),
             BAR0_OFFSET + u16::from(slot) * 4,
         )
-    };
+    }
+}
+
+/// A memory BAR whose type field (bits 2:1) is 01 or 11 is reserved (pci_types panics on
+/// it): treat such a BAR as absent rather than trust it.
+fn has_reserved_memory_type(raw: u32) -> bool {
     let is_memory = raw & 1 == 0;
     let memory_type = (raw >> 1) & 0b11;
     is_memory && (memory_type == 0b01 || memory_type == 0b11)
@@ -355,6 +360,14 @@ mod tests {
         assert_eq!(found[0].header_type, HeaderType::PciPciBridge);
         assert!(found[0].bars.iter().all(Option::is_none));
         assert_eq!(found[0].irq(), None);
+    }
+
+    #[test]
+    fn functions_without_bars_keep_decoding() {
+        let space = FakeConfigSpace::default();
+        space.insert(0, 1, 0, FakeFunction::new(0x8086, 0x7000, 0x06, 0x01, 0x00));
+        scan(&space);
+        assert!(space.command_writes.borrow().is_empty());
     }
 
     #[test]

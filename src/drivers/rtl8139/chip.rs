@@ -55,6 +55,8 @@ pub enum TxError {
     TooLong,
     /// Shorter than an Ethernet header.
     TooShort,
+    /// No RTL8139 was started.
+    NoDevice,
 }
 
 /// The chip's registers, its DMA memory and the driver's bookkeeping.
@@ -94,8 +96,11 @@ impl Rtl8139 {
             tx_slots: TxSlots::new(),
             stats: NicStats::default(),
         };
-        // CONFIG1 = 0 clears LWAKE/LWPTN and takes the chip out of its low-power state.
+        // CONFIG1 = 0 clears LWAKE/LWPTN and takes the chip out of its low-power state. The
+        // CONFIG registers accept writes only while 9346CR is in config-write mode.
+        nic.write8(CR9346, CR9346_CONFIG_WRITE);
         nic.write8(CONFIG1, 0);
+        nic.write8(CR9346, CR9346_NORMAL);
         nic.reset()?;
         for (i, byte) in nic.mac.iter_mut().enumerate() {
             *byte = read_port::<u8>(io_base + IDR0 + i as u16);
@@ -174,7 +179,7 @@ impl Rtl8139 {
             // Nothing to repair: the chip dropped what did not fit. Emptying the ring (below)
             // makes room, and CAPR tells the chip so.
             self.stats.rx_ring_overflows += 1;
-            self.stats.rx_missed += u64::from(self.read32(MPC) & 0x00ff_ffff);
+            self.stats.rx_missed += u64::from(self.read32(MPC) & MPC_COUNT_MASK);
             self.write32(MPC, 0);
         }
         if status & INT_RX_EVENTS != 0 {

@@ -121,7 +121,7 @@ mod kernel_side {
 
     /// Queues an Ethernet frame (without CRC) for transmission.
     pub fn transmit(frame: &[u8]) -> Result<(), TxError> {
-        with_nic(|nic| nic.transmit(frame)).unwrap_or(Err(TxError::SlotsBusy))
+        with_nic(|nic| nic.transmit(frame)).unwrap_or(Err(TxError::NoDevice))
     }
 
     /// Whether a transmit slot is free.

@@ -27,6 +27,8 @@ pub const TCR: u16 = 0x40;
 pub const RCR: u16 = 0x44;
 /// MPC: missed packet counter (packets lost because the receive FIFO was full).
 pub const MPC: u16 = 0x4c;
+/// 9346CR: EEPROM command register; its mode bits unlock the CONFIG registers.
+pub const CR9346: u16 = 0x50;
 /// CONFIG1: power management and LED configuration.
 pub const CONFIG1: u16 = 0x52;
 /// BMSR: basic mode status register of the built-in PHY (IEEE 802.3 register 1).
@@ -93,6 +95,14 @@ pub const RCR_MAX_DMA_UNLIMITED: u32 = 0b111 << 8;
 pub const RCR_RING_LENGTH_SHIFT: u32 = 11;
 /// RCR bits 15:13, RXFTH: 111 = no threshold, copy a frame to RAM once it is complete.
 pub const RCR_FIFO_THRESHOLD_NONE: u32 = 0b111 << 13;
+
+/// 9346CR bits 7:6 (EEM) = 11: configuration registers writable.
+pub const CR9346_CONFIG_WRITE: u8 = 0b11 << 6;
+/// 9346CR bits 7:6 (EEM) = 00: normal operation, configuration registers locked.
+pub const CR9346_NORMAL: u8 = 0;
+
+/// MPC holds a 24-bit count; the top byte is reserved.
+pub const MPC_COUNT_MASK: u32 = 0x00ff_ffff;
 
 /// BMSR bit 2: the link is up.
 pub const BMSR_LINK_UP: u16 = 1 << 2;

@@ -397,5 +397,40 @@ mod tests {
             }
             prop_assert_eq!(rx.next_packet(&memory, write), Err(RxError::Empty));
         }
+
+        /// Good packets followed by a garbage header: the good ones come out intact, then
+        /// the parser stops with an error and does not move, whatever the garbage says.
+        #[test]
+        fn garbage_after_valid_frames_stops_the_parser(
+            lengths in proptest::collection::vec(ETHERNET_HEADER_LEN..=MAX_FRAME_LEN, 0..4),
+            status in any::<u16>(),
+            length in any::<u16>(),
+            extra in 0..1024usize,
+        ) {
+            let mut memory = vec![0u8; RING];
+            let mut rx = RxRing::new(RING);
+            let mut write = 0;
+            let frames: Vec<Vec<u8>> =
+                lengths.iter().enumerate().map(|(i, &len)| frame(len, i as u8)).collect();
+            for f in &frames {
+                write = receive(&mut memory, write, f);
+            }
+            let garbage_at = write;
+            memory[garbage_at..garbage_at + 2].copy_from_slice(&status.to_le_bytes());
+            memory[garbage_at + 2..garbage_at + 4].copy_from_slice(&length.to_le_bytes());
+            let chip_at = (garbage_at + 4 + extra) & !3;
+            for f in &frames {
+                let got = rx.next_packet(&memory, chip_at).unwrap();
+                prop_assert_eq!(&joined(&got), f);
+            }
+            match rx.next_packet(&memory, chip_at) {
+                Ok(got) => {
+                    // The garbage happened to be a well-formed header of a packet that fits.
+                    prop_assert!(status & RX_STATUS_OK != 0 && status & RX_STATUS_ERRORS == 0);
+                    prop_assert!(got.len() == usize::from(length) - CRC_LEN);
+                }
+                Err(_) => prop_assert_eq!(rx.read_offset(), garbage_at),
+            }
+        }
     }
 }
