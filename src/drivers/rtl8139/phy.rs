@@ -28,8 +28,17 @@ impl phy::Device for Rtl8139Device {
     type RxToken<'a> = RxToken;
     type TxToken<'a> = TxToken;
 
+    /// The buffer is allocated before the driver lock is taken: `receive` runs its closure
+    /// with interrupts off, and allocating there deadlocks when the timer has preempted
+    /// another thread inside the heap's (non-IRQ-safe) lock (docs/04-threads.md, rule 3).
     fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken, TxToken)> {
-        let frame = super::receive(|bytes| bytes.to_vec())?;
+        let mut frame = vec![0; MAX_ETHERNET_FRAME];
+        let len = super::receive(|bytes| {
+            let len = bytes.len().min(frame.len());
+            frame[..len].copy_from_slice(&bytes[..len]);
+            len
+        })?;
+        frame.truncate(len);
         Some((RxToken { frame }, TxToken { _private: () }))
     }
 
