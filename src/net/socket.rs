@@ -9,7 +9,7 @@ use smoltcp::iface::SocketHandle;
 
 /// Connections a listener accepts ahead of `accept`: concurrent clients beyond this many
 /// (plus those already accepted) are refused by TCP.
-pub const DEFAULT_BACKLOG: usize = 16;
+pub const DEFAULT_BACKLOG: usize = 32;
 
 /// A TCP port accepting connections.
 #[derive(Debug)]

@@ -22,7 +22,7 @@ use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4C
 
 /// The most TCP sockets at once: listening, connected and closing together. Each holds
 /// [`TCP_RX_BUFFER_BYTES`] + [`TCP_TX_BUFFER_BYTES`] of heap.
-pub const MAX_TCP_SOCKETS: usize = 48;
+pub const MAX_TCP_SOCKETS: usize = 64;
 
 /// Receive buffer per TCP socket: the largest window we advertise. Requests are small.
 pub const TCP_RX_BUFFER_BYTES: usize = 4 * 1024;
