@@ -32,7 +32,6 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
     sched::init();
     pci::init();
     drivers::rtl8139::init();
-    let network = net::init(net::AddressConfig::from_args(&args));
     log::info!("boot complete at {} ms", time::uptime_ms());
 
     if let Some(name) = args.crash_test {
@@ -41,7 +40,7 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
     if args.self_test {
         ktest::run_all_and_exit();
     }
-    if network {
+    if net::init(net::AddressConfig::from_args(&args)) {
         serve_http();
     }
     log::info!("READY");

@@ -42,6 +42,13 @@ impl TcpListener {
     }
 }
 
+impl Drop for TcpListener {
+    fn drop(&mut self) {
+        let id = self.id;
+        with_stack(|stack, _| stack.unlisten(id));
+    }
+}
+
 /// One TCP connection. Dropping it closes the connection gracefully (what was written still
 /// goes out) and gives the socket back to the stack.
 #[derive(Debug)]

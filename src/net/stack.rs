@@ -106,7 +106,8 @@ pub struct Stack<D: Device> {
     iface: Interface,
     sockets: SocketSet<'static>,
     dhcp: Option<SocketHandle>,
-    listeners: Vec<Listener>,
+    /// Indexed by [`ListenerId`]; `None` once closed.
+    listeners: Vec<Option<Listener>>,
     closing: Vec<Closing>,
     tcp_sockets: usize,
 }
@@ -232,25 +233,48 @@ impl<D: Device> Stack<D> {
         if port == 0 {
             return Err(NetError::InvalidPort);
         }
-        if self.listeners.iter().any(|l| l.port == port) {
+        if self.listeners.iter().flatten().any(|l| l.port == port) {
             return Err(NetError::PortInUse);
         }
         if self.tcp_sockets >= MAX_TCP_SOCKETS {
             return Err(NetError::NoSocketsLeft);
         }
-        self.listeners.push(Listener {
+        self.listeners.push(Some(Listener {
             port,
             backlog: backlog.max(1),
             pending: Vec::new(),
-        });
+        }));
         self.refill_listeners();
         Ok(ListenerId(self.listeners.len() - 1))
+    }
+
+    /// Stops listening: connections not yet accepted are reset, the port is free again.
+    pub fn unlisten(&mut self, listener: ListenerId) {
+        let Some(listener) = self.listeners[listener.0].take() else {
+            return;
+        };
+        for handle in listener.pending {
+            let socket = self.sockets.get_mut::<tcp::Socket>(handle);
+            if socket.is_listening() {
+                // No peer: nothing to tell anyone, the socket goes at once.
+                self.sockets.remove(handle);
+                self.tcp_sockets -= 1;
+            } else {
+                // A connection nobody accepted: the reset goes out at the next poll, and
+                // the socket is freed with the closing ones.
+                socket.abort();
+                self.closing.push(Closing {
+                    handle,
+                    deadline_ms: 0,
+                });
+            }
+        }
     }
 
     /// A connection that completed its handshake on `listener`, if any. The caller owns the
     /// returned socket until it calls [`release`](Self::release).
     pub fn accept(&mut self, listener: ListenerId) -> Option<SocketHandle> {
-        let pending = &mut self.listeners[listener.0].pending;
+        let pending = &mut self.listeners[listener.0].as_mut()?.pending;
         let sockets = &self.sockets;
         let index = pending.iter().position(|&handle| {
             let socket = sockets.get::<tcp::Socket>(handle);
@@ -335,7 +359,7 @@ impl<D: Device> Stack<D> {
     /// Tops every listener up to its backlog of listening sockets, as far as the socket
     /// budget allows; re-arms sockets whose half-open connection was reset.
     fn refill_listeners(&mut self) {
-        for listener in &mut self.listeners {
+        for listener in self.listeners.iter_mut().flatten() {
             for &handle in &listener.pending {
                 let socket = self.sockets.get_mut::<tcp::Socket>(handle);
                 if socket.state() == tcp::State::Closed {

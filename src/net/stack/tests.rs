@@ -65,7 +65,10 @@ fn backlog_accepts_concurrent_connections_and_refills() {
     });
     // 3 clients + 3 accepted + 4 listening (the backlog was topped up).
     assert_eq!(stack.tcp_sockets_in_use(), 10);
-    assert_eq!(stack.listeners[listener.0].pending.len(), 4);
+    assert_eq!(
+        stack.listeners[listener.0].as_ref().unwrap().pending.len(),
+        4
+    );
 
     // Data both ways on the first connection.
     let client = clients[0];
@@ -102,6 +105,17 @@ fn backlog_accepts_concurrent_connections_and_refills() {
     stack.shutdown(client);
     poll_until(&mut stack, &mut now, |stack| stack.closing.is_empty());
     assert_eq!(stack.tcp_sockets_in_use(), 9);
+}
+
+#[test]
+fn unlisten_frees_the_port_and_the_sockets() {
+    let mut stack = stack();
+    let listener = stack.listen(80, 4).unwrap();
+    stack.unlisten(listener);
+    assert!(stack.accept(listener).is_none());
+    assert_eq!(stack.tcp_sockets_in_use(), 0);
+    stack.listen(80, 2).unwrap();
+    assert_eq!(stack.tcp_sockets_in_use(), 2);
 }
 
 #[test]
