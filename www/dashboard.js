@@ -146,8 +146,10 @@ function drawChart() {
     ["rps", style.getPropertyValue("--accent")],
     ["csps", style.getPropertyValue("--accent2")],
   ];
-  for (const [key, color] of series) {
+  series.forEach(([key, color], index) => {
     const max = Math.max(1, ...history.map((h) => h[key]));
+    g.fillStyle = color;
+    g.fillText("max " + max.toFixed(0) + "/s", pad + index * 110, pad - 8);
     g.strokeStyle = color;
     g.lineWidth = 2;
     g.beginPath();
@@ -158,7 +160,7 @@ function drawChart() {
       else g.lineTo(x, y);
     });
     g.stroke();
-  }
+  });
 }
 
 function setLive(live) {
