@@ -13,6 +13,20 @@ pub fn run(name: &str) -> String {
             unsafe { core::ptr::write_volatile(0x0000_7000_0000_0000 as *mut u64, 1) };
             String::from("the write did not fault")
         }
+        "stack-overflow" => {
+            let depth = recurse_forever(0);
+            alloc::format!("the recursion returned at depth {depth}")
+        }
         other => alloc::format!("unknown crash test {other:?}"),
     }
+}
+
+/// Calls itself, 512 bytes of stack per call, until the boot stack runs into its guard page
+/// (src/memory/stack.rs). `black_box` keeps the compiler from turning it into a loop.
+fn recurse_forever(depth: u64) -> u64 {
+    let frame = core::hint::black_box([depth; 64]);
+    if core::hint::black_box(depth) == u64::MAX {
+        return 0;
+    }
+    recurse_forever(depth + 1) + frame[7]
 }
