@@ -7,10 +7,13 @@ ELF         := target/x86_64-unknown-none/release/micro-kernel
 MEM         ?= 256M
 HTTP_PORT   ?= 8080
 HOST_TARGET := x86_64-unknown-linux-gnu
+# Extra QEMU arguments for run and debug, e.g. a traffic capture:
+#   make run QEMU_EXTRA="-object filter-dump,id=f0,netdev=n0,file=build/net.pcap"
+QEMU_EXTRA  ?=
 QEMU_COMMON := -accel tcg -m $(MEM) -no-reboot \
                -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all kernel iso run debug test unit-test lint selftest e2e bench soak book clean deps-build deps-run
+.PHONY: all kernel iso run debug test unit-test lint bench book clean deps-build deps-run
 
 all: iso
 
@@ -35,19 +38,32 @@ run: deps-run iso
 	echo "Booting $(ISO). Open http://127.0.0.1:$$port/ once the kernel logs READY."; \
 	echo "Quit with Ctrl-A then X."; \
 	qemu-system-x86_64 $(QEMU_COMMON) -cdrom $(ISO) -serial mon:stdio -display none \
-	    -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$$port-:80 -device rtl8139,netdev=n0
+	    -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$$port-:80 -device rtl8139,netdev=n0 $(QEMU_EXTRA)
 
 # QEMU stops before the first instruction and waits for gdb on localhost:1234.
 debug: deps-run iso
 	@echo "In another terminal:"
 	@echo "    gdb $(ELF) -ex 'target remote localhost:1234' -ex 'hbreak kmain' -ex continue"
 	qemu-system-x86_64 $(QEMU_COMMON) -cdrom $(ISO) -serial mon:stdio -display none \
-	    -netdev user,id=n0 -device rtl8139,netdev=n0 -s -S
+	    -netdev user,id=n0 -device rtl8139,netdev=n0 -s -S $(QEMU_EXTRA)
 
 # Everything: formatting, lints, host unit tests, in-kernel self-tests, end-to-end tests.
 test: deps-run
 	@tools/ensure-deps.sh test
 	@tests/run-all.sh
+
+# Figures, not tests: boot time, requests/s, latency, bulk MB/s and the smallest RAM that
+# serves, for this kernel and for a stock Linux guest on the same QEMU (tools/bench.sh).
+bench: deps-run
+	@tools/ensure-deps.sh bench
+	$(MAKE) iso ISO=build/bench.iso KERNEL_ARGS='ip=10.0.2.15/24 gw=10.0.2.2'
+	tools/bench.sh build/bench.iso
+
+# The walkthrough as a book (build/book/index.html). Installs mdbook with cargo if missing.
+book:
+	@command -v mdbook >/dev/null || cargo install mdbook --locked
+	mdbook build docs
+	@echo "open build/book/index.html"
 
 unit-test:
 	cargo test --lib --target $(HOST_TARGET)

@@ -24,7 +24,7 @@ for group in "$@"; do
         run) want qemu-system-x86_64 qemu-system-x86 ;;
         test) want curl curl; want python3 python3 ;;
         browser) want chromium chromium ;;
-        bench) want wrk wrk; want curl curl; want ip iproute2 ;;
+        bench) want wrk wrk; want curl curl; want ip iproute2; want cpio cpio; want ping iputils-ping ;;
         *) echo "ensure-deps.sh: unknown group $group" >&2; exit 2 ;;
     esac
 done
@@ -51,8 +51,11 @@ if [[ " $* " == *" build "* ]]; then
         exit 1
     fi
     toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
-    if ! rustup target list --installed --toolchain "$toolchain" 2>/dev/null | grep -qx x86_64-unknown-none; then
-        echo "ensure-deps: adding the x86_64-unknown-none target to Rust $toolchain" >&2
+    installed=$(rustup target list --installed --toolchain "$toolchain" 2>/dev/null || true)
+    components=$(rustup component list --installed --toolchain "$toolchain" 2>/dev/null || true)
+    if ! grep -qx x86_64-unknown-none <<<"$installed" || ! grep -q '^rustfmt' <<<"$components" ||
+        ! grep -q '^clippy' <<<"$components"; then
+        echo "ensure-deps: adding the x86_64-unknown-none target, rustfmt and clippy to Rust $toolchain" >&2
         rustup toolchain install "$toolchain" --profile minimal --component rustfmt,clippy \
             --target x86_64-unknown-none >&2
     fi
