@@ -16,12 +16,12 @@ use core::ops::Range;
 pub const FRAME_SIZE: u64 = 4096;
 
 /// Rounds `value` up to a multiple of `align` (a power of two).
-pub const fn align_up(value: u64, align: u64) -> u64 {
+pub fn align_up(value: u64, align: u64) -> u64 {
     (value + align - 1) & !(align - 1)
 }
 
 /// Rounds `value` down to a multiple of `align` (a power of two).
-pub const fn align_down(value: u64, align: u64) -> u64 {
+pub fn align_down(value: u64, align: u64) -> u64 {
     value & !(align - 1)
 }
 
