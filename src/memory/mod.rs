@@ -42,6 +42,13 @@ pub struct MemoryStats {
     pub kernel_stacks: usize,
 }
 
+impl MemoryStats {
+    /// Frames handed out: page tables, heap blocks, stacks, DMA buffers.
+    pub fn used_frames(&self) -> u64 {
+        self.total_frames - self.free_frames
+    }
+}
+
 #[cfg(target_os = "none")]
 pub use kernel_side::{init, kernel_image, stats};
 

@@ -200,6 +200,38 @@ mod tests {
         assert_eq!(ram_ranges(&map), vec![0..0x9f000, MIB..0x800_0000]);
     }
 
+    proptest::proptest! {
+        /// Whatever the firmware reports, the result is sorted, disjoint, frame-aligned, inside
+        /// some usable region, and outside every reserved range and every non-usable region.
+        #[test]
+        fn result_is_clean_for_any_map(
+            raw in proptest::collection::vec((0u64..1 << 24, 1u64..1 << 22, 0u32..6), 0..12),
+            reserved in proptest::collection::vec((0u64..1 << 24, 1u64..1 << 20), 0..4),
+        ) {
+            let map: Vec<MemoryRegion> = raw
+                .iter()
+                .map(|&(start, len, kind)| region(start, start + len, RegionKind::from_multiboot2(kind)))
+                .collect();
+            let reserved: Vec<Range<u64>> = reserved.iter().map(|&(s, l)| s..s + l).collect();
+            let usable = usable_ranges(&map, &reserved);
+            for pair in usable.windows(2) {
+                proptest::prop_assert!(pair[0].end < pair[1].start);
+            }
+            for range in &usable {
+                proptest::prop_assert!(range.start < range.end);
+                proptest::prop_assert!(range.start.is_multiple_of(FRAME_SIZE) && range.end.is_multiple_of(FRAME_SIZE));
+                for probe in [range.start, range.end - 1] {
+                    let covering = |kind_usable: bool| map.iter().any(|r| {
+                        (r.kind == RegionKind::Usable) == kind_usable && r.start <= probe && probe < r.end
+                    });
+                    proptest::prop_assert!(covering(true), "{probe:#x} is not usable RAM");
+                    proptest::prop_assert!(!covering(false), "{probe:#x} overlaps a non-usable region");
+                    proptest::prop_assert!(!reserved.iter().any(|r| r.contains(&probe)));
+                }
+            }
+        }
+    }
+
     #[test]
     fn subtract_handles_holes_on_every_side() {
         let ranges = [10..20, 30..40];
