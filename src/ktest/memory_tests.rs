@@ -31,6 +31,10 @@ pub const TESTS: &[KernelTest] = &[
         run: heap_grows_from_frames,
     },
     KernelTest {
+        name: "memory::oversized_request_fails_cleanly",
+        run: oversized_request_fails_cleanly,
+    },
+    KernelTest {
         name: "memory::dma_is_below_4gib_aligned_and_zeroed",
         run: dma_is_below_4gib_aligned_and_zeroed,
     },
@@ -209,6 +213,24 @@ fn heap_grows_from_frames() -> Result<(), String> {
         small.iter().enumerate().all(|(i, b)| **b == i as u64),
         "boxes"
     );
+    Ok(())
+}
+
+/// More than all free RAM: the heap must refuse (logging "out of memory: ..."), not grow by
+/// a useless amount or panic; `try_reserve` turns the refusal into an error we can check.
+fn oversized_request_fails_cleanly() -> Result<(), String> {
+    let before = memory::stats();
+    let too_much = (before.free_frames * FRAME_SIZE) as usize + before.heap_bytes_total + (1 << 20);
+    log::info!("memory: the next out-of-memory error is expected by a self-test");
+    let mut vector: Vec<u8> = Vec::new();
+    ktest_assert!(
+        vector.try_reserve_exact(too_much).is_err(),
+        "{too_much} bytes granted"
+    );
+    let after = memory::stats();
+    ktest_assert!(after == before, "memory changed: {before:?} -> {after:?}");
+    let small = alloc::vec![7u8; 4096];
+    ktest_assert!(small.iter().all(|&b| b == 7), "the heap no longer works");
     Ok(())
 }
 

@@ -55,19 +55,26 @@ pub fn usage() -> (usize, usize) {
     })
 }
 
+/// The largest block the buddy heap manages: order `ORDER - 1`.
+const MAX_BLOCK: usize = 1 << (ORDER - 1);
+
 /// The block the heap needs to grow by so that `layout` fits: a buddy heap serves a request
-/// from one power-of-two block at least as large and as aligned as the request.
-fn growth_for(layout: &Layout) -> usize {
-    layout
+/// from one power-of-two block at least as large and as aligned as the request. `None` if
+/// no block can be that large.
+fn growth_for(layout: &Layout) -> Option<usize> {
+    let bytes = layout
         .size()
-        .next_power_of_two()
+        .checked_next_power_of_two()?
         .max(layout.align())
-        .max(MIN_GROWTH)
+        .max(MIN_GROWTH);
+    (bytes <= MAX_BLOCK).then_some(bytes)
 }
 
 /// Adds a block of frames big enough for `layout` to `heap`; false if none is left.
 fn grow(heap: &mut Heap<ORDER>, layout: &Layout) -> bool {
-    let bytes = growth_for(layout);
+    let Some(bytes) = growth_for(layout) else {
+        return false;
+    };
     let count = (bytes as u64) / FRAME_SIZE;
     // Aligned to its own size, the block enters the buddy heap as a single block.
     let Some(start) = frames::allocate(count, count, ANYWHERE) else {
