@@ -43,10 +43,22 @@ def test_self_tests_pass_at_32m_256m_and_5g():
     return results
 
 
-def test_stack_overflow_is_reported_naming_the_stack():
-    with Qemu(build_iso("crashtest=stack-overflow"), nic=False, timeout=60) as vm:
+def overflow_report(crash_test):
+    with Qemu(build_iso(f"crashtest={crash_test}"), nic=False, timeout=60) as vm:
         status = vm.wait_exit(timeout=50)
         log = vm.log()
     assert status == EXIT_FAIL, f"exit status {status}:\n{log[-2000:]}"
-    assert re.search(r"CPU EXCEPTION in thread '[^']+': stack overflow in stack 'boot'", log), log[-2000:]
     assert "The kernel has stopped" in log
+    return log
+
+
+def test_boot_stack_overflow_is_reported_naming_the_stack():
+    log = overflow_report("stack-overflow")
+    assert re.search(r"CPU EXCEPTION in thread '[^']+': stack overflow in stack 'boot'", log), log[-2000:]
+
+
+def test_kernel_stack_overflow_is_reported_naming_the_stack():
+    log = overflow_report("kernel-stack-overflow")
+    report = re.search(r"CPU EXCEPTION in thread '[^']+': stack overflow in stack 'crash-test': .* at (0x[0-9a-f]+)", log)
+    assert report, log[-2000:]
+    assert int(report.group(1), 16) >= 0xffff_c000_0000_0000, "the fault is not in the stack area"
