@@ -9,6 +9,7 @@
 //! | what the boot loader told us | [`boot`] |
 //! | physical frames, page tables, heap, DMA buffers, kernel stacks | [`memory`] |
 //! | interrupt dispatch, exceptions, the timer | [`interrupts`], [`time`] |
+//! | threads, the scheduler, blocking primitives | [`sched`], [`sync`] |
 //! | in-kernel self-tests | [`ktest`] |
 //!
 //! The kernel proper only builds for `x86_64-unknown-none` (`target_os = "none"`). The pure
@@ -25,6 +26,8 @@ pub mod cpu;
 pub mod interrupts;
 pub mod ktest;
 pub mod memory;
+pub mod sched;
+pub mod sync;
 pub mod time;
 
 #[cfg(target_os = "none")]

@@ -4,7 +4,7 @@
 #![no_std]
 #![no_main]
 
-use kernel::{boot, console, cpu, fatal, interrupts, ktest, memory, time};
+use kernel::{boot, console, cpu, fatal, interrupts, ktest, memory, sched, time};
 
 /// Called by `start64` (arch/x86_64/boot64.S) in 64-bit mode, on the boot stack, with
 /// interrupts off and the physical address of the multiboot2 boot information.
@@ -20,6 +20,7 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
     memory::init(boot_info);
     interrupts::init();
     time::init();
+    sched::init();
     log::info!("boot complete at {} ms", time::uptime_ms());
 
     if let Some(name) = args.crash_test {
@@ -29,8 +30,10 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
         ktest::run_all_and_exit();
     }
     log::info!("READY");
+    // kmain has nothing left to do: it sleeps, the other threads run, and the idle thread
+    // halts the CPU when none of them is ready.
     loop {
-        cpu::halt_until_interrupt();
+        sched::sleep_ms(1000);
     }
 }
 

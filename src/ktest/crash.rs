@@ -19,6 +19,10 @@ pub fn run(name: &str) -> String {
             alloc::format!("the recursion returned at depth {depth}")
         }
         "kernel-stack-overflow" => overflow_a_kernel_stack(),
+        "thread-stack-overflow" => {
+            let depth = crate::sched::spawn("stack-overflower", || recurse(0)).join();
+            alloc::format!("the recursion returned at depth {depth}")
+        }
         other => alloc::format!("unknown crash test {other:?}"),
     }
 }
@@ -55,4 +59,24 @@ fn recurse_forever(depth: u64) -> u64 {
         return 0;
     }
     recurse_forever(depth + 1) + frame[7]
+}
+
+/// Recurses with a 512-byte frame each time until the thread's stack runs out. The guard
+/// page below the stack turns that into a fault; the report must name the thread.
+///
+/// One level per timer tick: the scheduler also checks RSP against the stack's bottom at
+/// every tick, so even a stack without a guard page is caught at most a frame too late,
+/// before the recursion has scribbled over whatever lies below it.
+fn recurse(depth: u64) -> u64 {
+    let mut frame = [0u8; 512];
+    frame[0] = depth as u8;
+    core::hint::black_box(&mut frame);
+    let tick = crate::time::ticks();
+    while crate::time::ticks() == tick {
+        core::hint::spin_loop();
+    }
+    if depth == u64::MAX {
+        return depth;
+    }
+    recurse(depth + 1) + u64::from(frame[1])
 }

@@ -10,6 +10,8 @@ mod crash;
 mod memory_tests;
 #[cfg(target_os = "none")]
 mod runner;
+#[cfg(target_os = "none")]
+mod sched_tests;
 
 #[cfg(target_os = "none")]
 pub use crash::run as run_crash_test;

@@ -125,3 +125,8 @@ unsafe impl GlobalAlloc for KernelHeap {
         without_interrupts(|| unsafe { self.0.lock().dealloc(block, layout) });
     }
 }
+
+/// Bytes of the heap handed out and not yet freed (what callers asked for, before rounding).
+pub fn used_bytes() -> usize {
+    without_interrupts(|| HEAP.0.lock().stats_alloc_user())
+}

@@ -92,6 +92,7 @@ mod kernel_side {
         let ram = regions::ram_ranges(boot.memory_map.regions());
         let plan = layout::identity_map_plan(&ram, &image);
         let map = paging::init(&plan);
+        stack::init();
         let ram_end = ram.last().map_or(0, |r| r.end);
         log::info!(
             "memory: identity map up to {ram_end:#x}: {} x 2 MiB + {} x 4 KiB pages in {} table frames; \

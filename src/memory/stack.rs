@@ -28,6 +28,15 @@ pub struct OutOfMemory;
 /// The name and size of the stack in each slot (`None`: slot free). Index = slot number.
 static SLOTS: Mutex<Vec<Option<(StackName, u64)>>> = Mutex::new(Vec::new());
 
+/// Slots the registry has room for from the start, so that spawning and joining threads
+/// leaves the heap as it found it (the registry only grows past this many live stacks).
+const INITIAL_SLOTS: usize = 256;
+
+/// Reserves the registry's initial room. Called by memory::init.
+pub fn init() {
+    without_interrupts(|| SLOTS.lock().reserve_exact(INITIAL_SLOTS));
+}
+
 unsafe extern "C" {
     /// The boot stack and the page below it, reserved in arch/x86_64/boot32.S. The identity
     /// map leaves the guard page unmapped (src/memory/layout.rs).
