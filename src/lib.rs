@@ -7,7 +7,9 @@
 //! | CPU access: segments, IDT, trap entry, PIC, port I/O | [`cpu`] |
 //! | consoles and the `log` backend | [`console`] |
 //! | what the boot loader told us | [`boot`] |
+//! | physical frames, page tables, heap, DMA buffers, kernel stacks | [`memory`] |
 //! | interrupt dispatch, exceptions, the timer | [`interrupts`], [`time`] |
+//! | threads, the scheduler, blocking primitives | [`sched`], [`sync`] |
 //! | the PCI bus: finding devices | [`pci`] |
 //! | device drivers (the RTL8139 NIC) | [`drivers`] |
 //! | in-kernel self-tests | [`ktest`] |
@@ -28,6 +30,8 @@ pub mod interrupts;
 pub mod ktest;
 pub mod memory;
 pub mod pci;
+pub mod sched;
+pub mod sync;
 pub mod time;
 
 #[cfg(target_os = "none")]

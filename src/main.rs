@@ -4,7 +4,7 @@
 #![no_std]
 #![no_main]
 
-use kernel::{boot, console, cpu, drivers, fatal, interrupts, ktest, memory, pci, time};
+use kernel::{boot, console, cpu, drivers, fatal, interrupts, ktest, memory, pci, sched, time};
 
 /// Called by `start64` (arch/x86_64/boot64.S) in 64-bit mode, on the boot stack, with
 /// interrupts off and the physical address of the multiboot2 boot information.
@@ -17,9 +17,10 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
     fatal::exit_qemu_on_fatal(args.self_test || args.crash_test.is_some());
 
     cpu::gdt::init();
-    memory::heap::init();
+    memory::init(boot_info);
     interrupts::init();
     time::init();
+    sched::init();
     pci::init();
     drivers::rtl8139::init();
     log::info!("boot complete at {} ms", time::uptime_ms());
@@ -31,8 +32,10 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
         ktest::run_all_and_exit();
     }
     log::info!("READY");
+    // kmain has nothing left to do: it sleeps, the other threads run, and the idle thread
+    // halts the CPU when none of them is ready.
     loop {
-        cpu::halt_until_interrupt();
+        sched::sleep_ms(1000);
     }
 }
 

@@ -65,15 +65,20 @@ unsafe extern "C" {
     fn fault_try(f: extern "C" fn(usize), arg: usize, resume: *mut u64) -> u64;
 }
 
-/// Runs `f(arg)`; returns the exception it raised, if any. Interrupts must not switch
-/// threads meanwhile (the self-tests call it from the boot thread with preemption off).
+/// Runs `f(arg)`; returns the exception it raised, if any. Interrupts stay disabled while
+/// the probe is armed (exceptions still happen): the timer must not switch to another
+/// thread, whose faults would otherwise be "recovered" onto this thread's stack.
 pub fn catch_fault(f: extern "C" fn(usize), arg: usize) -> Option<CaughtFault> {
     let mut recovery = Recovery::default();
-    ARMED.store(&raw mut recovery, Ordering::SeqCst);
-    // SAFETY: fault_try saves and restores every callee-saved register and returns normally
-    // whether or not `f` faulted; `recovery` outlives the call and is disarmed right after.
-    let faulted = unsafe { fault_try(f, arg, (&raw mut recovery).cast::<u64>()) };
-    ARMED.store(core::ptr::null_mut(), Ordering::SeqCst);
+    let faulted = x86_64::instructions::interrupts::without_interrupts(|| {
+        ARMED.store(&raw mut recovery, Ordering::SeqCst);
+        // SAFETY: fault_try saves and restores every callee-saved register and returns
+        // normally whether or not `f` faulted; `recovery` outlives the call and is disarmed
+        // right after.
+        let faulted = unsafe { fault_try(f, arg, (&raw mut recovery).cast::<u64>()) };
+        ARMED.store(core::ptr::null_mut(), Ordering::SeqCst);
+        faulted
+    });
     if faulted == 1 { recovery.caught } else { None }
 }
 

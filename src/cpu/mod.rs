@@ -3,6 +3,7 @@
 
 #[cfg(target_os = "none")]
 mod boot;
+pub mod context;
 #[cfg(target_os = "none")]
 pub mod fault_probe;
 #[cfg(target_os = "none")]

@@ -46,6 +46,12 @@ pub fn mask(irq: u8) {
 
 fn set_masked(irq: u8, masked: bool) {
     assert!(irq < IRQ_LINES, "IRQ {irq} does not exist");
+    // Threads call this with interrupts on, and every interrupt takes PICS for its EOI: an
+    // interrupt arriving while a thread holds the lock would spin on it forever.
+    x86_64::instructions::interrupts::without_interrupts(|| write_mask_bit(irq, masked));
+}
+
+fn write_mask_bit(irq: u8, masked: bool) {
     let mut pics = PICS.lock();
     // SAFETY: reading and writing the mask registers has no effect beyond masking lines.
     unsafe {

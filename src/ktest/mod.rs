@@ -7,9 +7,13 @@ mod boot_tests;
 #[cfg(target_os = "none")]
 mod crash;
 #[cfg(target_os = "none")]
+mod memory_tests;
+#[cfg(target_os = "none")]
 mod nic_tests;
 #[cfg(target_os = "none")]
 mod runner;
+#[cfg(target_os = "none")]
+mod sched_tests;
 
 #[cfg(target_os = "none")]
 pub use crash::run as run_crash_test;

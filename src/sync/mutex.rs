@@ -1,0 +1,85 @@
+//! `Mutex<T>`: mutual exclusion between threads, where a thread that finds the lock taken
+//! sleeps on a [`WaitQueue`] instead of spinning, so the holder gets the CPU and finishes.
+//!
+//! Threads only: an interrupt handler must not lock it (it could not sleep). The holder may
+//! block or be preempted while holding it; that is what distinguishes it from a spin lock.
+
+use super::WaitQueue;
+use core::cell::UnsafeCell;
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicBool, Ordering};
+
+pub struct Mutex<T: ?Sized> {
+    locked: AtomicBool,
+    waiters: WaitQueue,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: the lock hands out access to `value` to one thread at a time, so sharing the
+// Mutex between threads only ever moves a `T` between threads: T: Send suffices.
+unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
+// SAFETY: sending the Mutex sends the `T` inside it.
+unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
+
+/// Access to the value; unlocks when dropped.
+pub struct MutexGuard<'a, T: ?Sized> {
+    mutex: &'a Mutex<T>,
+}
+
+impl<T> Mutex<T> {
+    pub const fn new(value: T) -> Self {
+        Mutex {
+            locked: AtomicBool::new(false),
+            waiters: WaitQueue::new(),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    pub fn into_inner(self) -> T {
+        self.value.into_inner()
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    /// Takes the lock, sleeping while another thread holds it.
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        loop {
+            if let Some(guard) = self.try_lock() {
+                return guard;
+            }
+            self.waiters
+                .wait_until(|| !self.locked.load(Ordering::Relaxed));
+        }
+    }
+
+    /// Takes the lock if it is free.
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        self.locked
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| MutexGuard { mutex: self })
+    }
+}
+
+impl<T: ?Sized> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard exists only while `locked` is true and was set by this guard's
+        // creator, so no other reference to the value exists.
+        unsafe { &*self.mutex.value.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`, and `&mut self` makes this the only access through the guard.
+        unsafe { &mut *self.mutex.value.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        self.mutex.locked.store(false, Ordering::Release);
+        self.mutex.waiters.wake_one();
+    }
+}
