@@ -7,6 +7,7 @@
 //! | CPU access: segments, IDT, trap entry, PIC, port I/O | [`cpu`] |
 //! | consoles and the `log` backend | [`console`] |
 //! | what the boot loader told us | [`boot`] |
+//! | physical frames, page tables, heap, DMA buffers, kernel stacks | [`memory`] |
 //! | interrupt dispatch, exceptions, the timer | [`interrupts`], [`time`] |
 //! | threads, the scheduler, blocking primitives | [`sched`], [`sync`] |
 //! | the PCI bus: finding devices | [`pci`] |

@@ -26,7 +26,7 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
     fatal::exit_qemu_on_fatal(args.self_test || args.crash_test.is_some());
 
     cpu::gdt::init();
-    memory::heap::init();
+    memory::init(boot_info);
     interrupts::init();
     time::init();
     sched::init();

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use kernel::http::stats::{
     KernelProbe, MemoryInfo, NicInfo, PciDeviceInfo, SchedulerInfo, ThreadInfo,
 };
-use kernel::{drivers::rtl8139, net, pci, sched, time};
+use kernel::{drivers::rtl8139, memory, net, pci, sched, time};
 
 /// The probe kmain hands to `http::start`.
 pub struct LiveKernel;
@@ -33,7 +33,13 @@ impl KernelProbe for LiveKernel {
     }
 
     fn memory(&self) -> MemoryInfo {
-        MemoryInfo::default()
+        let memory = memory::stats();
+        MemoryInfo {
+            frames_total: memory.total_frames,
+            frames_free: memory.free_frames,
+            heap_bytes: memory.heap_bytes_total as u64,
+            heap_used_bytes: memory.heap_bytes_used as u64,
+        }
     }
 
     fn nic(&self) -> NicInfo {

@@ -60,6 +60,7 @@ _start:
     // Page tables (SDM 3A, 4.5 "4-level paging"): PML4[0] -> PDPT; PDPT[i] -> boot_pd + i*4096;
     // each page-directory entry maps a 2 MiB page, identity: virtual address == physical address.
     // The tables live in .bss, which GRUB zeroed (multiboot2 loads the ELF's memsz, zero-filled).
+    // They only last until memory::init: src/memory/paging.rs builds the kernel's real map.
     mov eax, offset boot_pdpt
     or eax, PAGE_PRESENT | PAGE_WRITABLE
     mov [boot_pml4], eax

@@ -39,7 +39,7 @@ static LOGGER: KernelLogger = KernelLogger;
 /// Sets up both consoles and installs the logger. The first thing kmain does.
 pub fn init() {
     CONSOLES.call_once(|| {
-        // SAFETY: 0xb8000..+4000 is the VGA text buffer, identity-mapped by the boot page
+        // SAFETY: 0xb8000..+4000 is the VGA text buffer, identity-mapped by the page
         // tables; this is the only reference ever made to it.
         let cells =
             unsafe { core::slice::from_raw_parts_mut(VGA_TEXT_BUFFER as *mut u16, COLUMNS * ROWS) };

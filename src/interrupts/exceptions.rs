@@ -1,7 +1,8 @@
 //! CPU exceptions (Intel SDM vol. 3A, chapter 6, table 6-1): what each vector means, and
 //! what the kernel does about it. A breakpoint is logged and execution continues; a fault
 //! that a self-test provoked on purpose is recovered (src/cpu/fault_probe.rs); anything else
-//! is fatal: the report goes to both consoles and the CPU halts.
+//! is fatal: the report goes to both consoles and the CPU halts. A page fault or double
+//! fault in a stack's guard page is reported as a stack overflow, naming the stack.
 
 /// The architectural name of exception `vector`.
 pub fn name(vector: u64) -> &'static str {
@@ -86,13 +87,18 @@ mod kernel_side {
     use super::{PageFaultCause, name};
     use crate::cpu::fault_probe;
     use crate::cpu::trap::TrapFrame;
+    use crate::memory::stack;
+    use crate::memory::stack_area::StackName;
     use x86_64::registers::control::Cr2;
 
     const BREAKPOINT: u64 = 3;
+    const DOUBLE_FAULT: u64 = 8;
     const PAGE_FAULT: u64 = 14;
 
     pub fn handle(frame: &mut TrapFrame) {
-        let cr2 = if frame.vector == PAGE_FAULT {
+        // A double fault keeps CR2 from the page fault it could not deliver: that address
+        // tells a stack overflow (the CPU could not push the #PF frame) from other causes.
+        let cr2 = if frame.vector == PAGE_FAULT || frame.vector == DOUBLE_FAULT {
             Cr2::read_raw()
         } else {
             0
@@ -101,7 +107,7 @@ mod kernel_side {
             log::info!("exception: breakpoint at RIP {:#x}, continuing", frame.rip);
             return;
         }
-        let faulting_rip = frame.rip;
+        let rip = frame.rip;
         if fault_probe::recover(frame, cr2) {
             log::info!(
                 "exception: {} (vector {}, error code {:#x}) at RIP {:#x}, CR2 {:#x}: \
@@ -109,7 +115,7 @@ mod kernel_side {
                 name(frame.vector),
                 frame.vector,
                 frame.error_code,
-                faulting_rip,
+                rip,
                 cr2
             );
             return;
@@ -117,12 +123,24 @@ mod kernel_side {
         crate::fatal::exception(frame, cr2, describe(frame, cr2));
     }
 
+    /// The stack whose guard page the fault hit, if it looks like a stack overflow: the
+    /// faulting address (CR2) or the stack pointer lies in a guard (src/memory/stack.rs).
+    fn overflowed_stack(frame: &TrapFrame, cr2: u64) -> Option<StackName> {
+        if frame.vector != PAGE_FAULT && frame.vector != DOUBLE_FAULT {
+            return None;
+        }
+        stack::guard_owner(cr2).or_else(|| stack::guard_owner(frame.rsp))
+    }
+
     /// A one-line explanation for the report.
     fn describe(frame: &TrapFrame, cr2: u64) -> impl core::fmt::Display {
-        struct Describe(u64, u64, u64);
+        struct Describe(u64, u64, u64, Option<StackName>);
         impl core::fmt::Display for Describe {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                let Describe(vector, error_code, cr2) = *self;
+                let Describe(vector, error_code, cr2, overflowed) = *self;
+                if let Some(stack) = overflowed {
+                    write!(f, "stack overflow in stack '{stack}': ")?;
+                }
                 write!(f, "{}", name(vector))?;
                 if vector == PAGE_FAULT {
                     write!(
@@ -130,11 +148,18 @@ mod kernel_side {
                         ": {} at {cr2:#x}",
                         PageFaultCause::from_error_code(error_code)
                     )?;
+                } else if overflowed.is_some() {
+                    write!(f, " after a page fault at {cr2:#x}, in the guard page")?;
                 }
                 Ok(())
             }
         }
-        Describe(frame.vector, frame.error_code, cr2)
+        Describe(
+            frame.vector,
+            frame.error_code,
+            cr2,
+            overflowed_stack(frame, cr2),
+        )
     }
 }
 

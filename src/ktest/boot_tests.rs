@@ -70,7 +70,7 @@ fn breakpoint_returns() -> Result<(), String> {
     Ok(())
 }
 
-/// Reads from an address that no page table maps (the boot map ends at 4 GiB).
+/// Reads from an address that no page table maps (the identity map ends with RAM).
 extern "C" fn read_unmapped(address: usize) {
     // SAFETY: not sound on purpose: the read must fault, and catch_fault recovers.
     unsafe { core::ptr::read_volatile(address as *const u64) };

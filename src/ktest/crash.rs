@@ -1,6 +1,7 @@
 //! Crash tests: faults the kernel cannot survive, provoked on purpose (`crashtest=NAME` on the
 //! command line) so that tests/crash.sh can check the report they print.
 
+use crate::memory::stack::KernelStack;
 use alloc::string::String;
 
 /// Provokes the fault named `name`. Returns only for an unknown name.
@@ -13,12 +14,51 @@ pub fn run(name: &str) -> String {
             unsafe { core::ptr::write_volatile(0x0000_7000_0000_0000 as *mut u64, 1) };
             String::from("the write did not fault")
         }
+        "stack-overflow" => {
+            let depth = recurse_forever(0);
+            alloc::format!("the recursion returned at depth {depth}")
+        }
+        "kernel-stack-overflow" => overflow_a_kernel_stack(),
         "thread-stack-overflow" => {
             let depth = crate::sched::spawn("stack-overflower", || recurse(0)).join();
             alloc::format!("the recursion returned at depth {depth}")
         }
         other => alloc::format!("unknown crash test {other:?}"),
     }
+}
+
+/// Switches to a fresh [`KernelStack`] (as a thread would run on) and recurses there until
+/// the stack runs into its guard page.
+fn overflow_a_kernel_stack() -> String {
+    let Ok(stack) = KernelStack::allocate("crash-test", 16 * 1024) else {
+        return String::from("no memory for the stack");
+    };
+    // SAFETY: not sound on purpose: the recursion never returns, so nothing needs the old
+    // stack again; the fault report ends the kernel.
+    unsafe {
+        core::arch::asm!(
+            "mov rsp, {top}",
+            "call {entry}",
+            top = in(reg) stack.top(),
+            entry = sym recurse_on_new_stack,
+            options(noreturn)
+        )
+    }
+}
+
+extern "C" fn recurse_on_new_stack() -> ! {
+    let depth = recurse_forever(0);
+    panic!("the recursion returned at depth {depth}");
+}
+
+/// Calls itself, 512 bytes of stack per call, until the stack runs into its guard page
+/// (src/memory/stack.rs). `black_box` keeps the compiler from turning it into a loop.
+fn recurse_forever(depth: u64) -> u64 {
+    let frame = core::hint::black_box([depth; 64]);
+    if core::hint::black_box(depth) == u64::MAX {
+        return 0;
+    }
+    recurse_forever(depth + 1) + frame[7]
 }
 
 /// Recurses with a 512-byte frame each time until the thread's stack runs out. The guard

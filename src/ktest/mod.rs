@@ -7,6 +7,8 @@ mod boot_tests;
 #[cfg(target_os = "none")]
 mod crash;
 #[cfg(target_os = "none")]
+mod memory_tests;
+#[cfg(target_os = "none")]
 mod net_tests;
 #[cfg(target_os = "none")]
 mod nic_tests;

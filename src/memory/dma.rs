@@ -1,35 +1,43 @@
 //! Memory for devices that read and write RAM themselves (DMA): physically contiguous,
 //! aligned, and below 4 GiB (the RTL8139 takes 32-bit physical addresses).
 //!
-//! Interface used by the drivers. This first version takes the memory from the heap, which
-//! lies in the kernel image's .bss: identity-mapped, contiguous and below 4 GiB. The memory
-//! manager replaces it with frames from the frame allocator.
+//! A region is a run of whole frames from the frame allocator, taken below 4 GiB. RAM is
+//! identity-mapped, so the CPU reaches the buffer at the address the device uses. On x86 DMA
+//! is cache-coherent (the chipset snoops the caches), so the buffer is mapped cached like
+//! any other RAM.
 
-use alloc::alloc::{Layout, alloc_zeroed, dealloc};
+use super::frames::{self, FRAMES_BELOW_4GIB};
+use super::regions::FRAME_SIZE;
 
 /// A zeroed, physically contiguous buffer that a device may access; freed when dropped.
 pub struct DmaRegion {
-    address: *mut u8,
-    layout: Layout,
+    address: u64,
+    frames: u64,
+    len: usize,
 }
 
-// SAFETY: the region is plain memory owned by this value; moving it between threads is fine.
-unsafe impl Send for DmaRegion {}
-
-/// No contiguous memory below 4 GiB was left for the request.
+/// No contiguous memory below 4 GiB was left for the request (or `align` was not a power
+/// of two).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DmaAllocError;
 
 impl DmaRegion {
-    /// `size` bytes aligned to `align` (a power of two).
+    /// `size` bytes aligned to `align` (a power of two), in whole frames below 4 GiB.
     pub fn allocate(size: usize, align: usize) -> Result<DmaRegion, DmaAllocError> {
-        let layout = Layout::from_size_align(size.max(1), align).map_err(|_| DmaAllocError)?;
-        // SAFETY: the layout has a non-zero size.
-        let address = unsafe { alloc_zeroed(layout) };
-        if address.is_null() || (address as u64) + (size as u64) > 1 << 32 {
+        if !align.is_power_of_two() {
             return Err(DmaAllocError);
         }
-        Ok(DmaRegion { address, layout })
+        let frames = (size.max(1) as u64).div_ceil(FRAME_SIZE);
+        let align_frames = (align as u64).div_ceil(FRAME_SIZE);
+        let address =
+            frames::allocate(frames, align_frames, FRAMES_BELOW_4GIB).ok_or(DmaAllocError)?;
+        // SAFETY: the frames were free and are now ours; RAM is identity-mapped read-write.
+        unsafe { core::ptr::write_bytes(address as *mut u8, 0, (frames * FRAME_SIZE) as usize) };
+        Ok(DmaRegion {
+            address,
+            frames,
+            len: size,
+        })
     }
 
     /// The address the device uses (identity mapping: the same as the virtual address).
@@ -38,23 +46,22 @@ impl DmaRegion {
     }
 
     pub fn len(&self) -> usize {
-        self.layout.size()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.layout.size() == 0
+        self.len == 0
     }
 
     /// The CPU's view of the buffer. The device may write it at any time: read it with
     /// volatile accesses or after a fence that orders it behind the device's signal.
     pub fn as_ptr(&self) -> *mut u8 {
-        self.address
+        self.address as *mut u8
     }
 }
 
 impl Drop for DmaRegion {
     fn drop(&mut self) {
-        // SAFETY: allocated in `allocate` with this layout, freed once.
-        unsafe { dealloc(self.address, self.layout) };
+        frames::free(self.address, self.frames);
     }
 }
