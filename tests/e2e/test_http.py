@@ -286,5 +286,31 @@ def test_a_burst_of_connections_opened_and_dropped():
     assert_alive()
 
 
+def test_all_workers_busy_and_queue_full_gives_503():
+    # 8 clients that started a request and stall hold the 8 workers (for up to the 10 s head
+    # timeout); 16 silent connections fill the queue; the next client is refused at once.
+    held = []
+    try:
+        for _ in range(8):
+            s = connect()
+            s.sendall(b"GET / HTTP/1.1\r\n")
+            held.append(s)
+        time.sleep(0.3)
+        for _ in range(16):
+            held.append(connect())
+        time.sleep(0.3)
+        start = time.monotonic()
+        reply = raw(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert reply.startswith(b"HTTP/1.1 503 "), reply[:60]
+        assert time.monotonic() - start < 2, "the 503 took too long"
+    finally:
+        for s in held:
+            s.close()
+    time.sleep(0.5)
+    stats = json.loads(request("GET", "/api/stats")[2])
+    assert stats["http"]["connections_rejected"] >= 1, stats["http"]
+    assert_alive()
+
+
 def test_serial_log_is_clean():
     vm.assert_no_fatal()
