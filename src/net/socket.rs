@@ -15,7 +15,6 @@ pub const DEFAULT_BACKLOG: usize = 32;
 #[derive(Debug)]
 pub struct TcpListener {
     id: ListenerId,
-    port: u16,
 }
 
 impl TcpListener {
@@ -26,11 +25,7 @@ impl TcpListener {
 
     pub fn bind_with_backlog(port: u16, backlog: usize) -> Result<TcpListener, NetError> {
         let id = with_stack(|stack, _| stack.listen(port, backlog))?;
-        Ok(TcpListener { id, port })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
+        Ok(TcpListener { id })
     }
 
     /// Waits for the next connection.

@@ -148,10 +148,6 @@ impl<D: Device> Stack<D> {
         }
     }
 
-    pub fn device(&self) -> &D {
-        &self.device
-    }
-
     /// The interface's IPv4 address, once it has one.
     pub fn ipv4_cidr(&self) -> Option<Ipv4Cidr> {
         // With only IPv4 compiled in, every address is an IPv4 one.
@@ -312,11 +308,6 @@ impl<D: Device> Stack<D> {
             Ok(sent) => Ok(sent),
             Err(_) => Err(NetError::Closed),
         }
-    }
-
-    /// Whether everything sent on the connection has been acknowledged (or it is gone).
-    pub fn send_queue_is_empty(&self, handle: SocketHandle) -> bool {
-        self.sockets.get::<tcp::Socket>(handle).send_queue() == 0
     }
 
     /// Sends FIN: no more data from us. The peer may still send.
