@@ -130,34 +130,33 @@ fn send<S: Stream>(
     chunk: &mut Vec<u8>,
 ) -> Result<(), StreamError> {
     router.counters.count_response(response.status.code());
-    let head = response.head(keep_alive);
-    stream.write_all(head.as_bytes(), WRITE_TIMEOUT_MS)?;
-    let mut sent = head.len();
-    if send_body {
-        match &response.body {
-            Body::Static(bytes) => stream.write_all(bytes, WRITE_TIMEOUT_MS)?,
-            Body::Owned(bytes) => stream.write_all(bytes, WRITE_TIMEOUT_MS)?,
-            Body::Generated { len, fill } => {
-                chunk.resize(WRITE_CHUNK_BYTES, 0);
-                let mut offset = 0;
-                while offset < *len {
-                    let part = &mut chunk[..WRITE_CHUNK_BYTES.min(len - offset)];
-                    fill(offset, part);
-                    stream.write_all(part, WRITE_TIMEOUT_MS)?;
-                    offset += part.len();
-                    router
-                        .counters
-                        .bytes_sent
-                        .fetch_add(part.len() as u64, Relaxed);
-                }
+    let mut write = |bytes: &[u8]| {
+        stream.write_all(bytes, WRITE_TIMEOUT_MS)?;
+        router
+            .counters
+            .bytes_sent
+            .fetch_add(bytes.len() as u64, Relaxed);
+        Ok(())
+    };
+    write(response.head(keep_alive).as_bytes())?;
+    if !send_body {
+        return Ok(());
+    }
+    match &response.body {
+        Body::Static(bytes) => write(bytes),
+        Body::Owned(bytes) => write(bytes),
+        Body::Generated { len, fill } => {
+            chunk.resize(WRITE_CHUNK_BYTES, 0);
+            let mut offset = 0;
+            while offset < *len {
+                let part = &mut chunk[..WRITE_CHUNK_BYTES.min(len - offset)];
+                fill(offset, part);
+                write(part)?;
+                offset += part.len();
             }
-        }
-        if !matches!(response.body, Body::Generated { .. }) {
-            sent += response.body.len();
+            Ok(())
         }
     }
-    router.counters.bytes_sent.fetch_add(sent as u64, Relaxed);
-    Ok(())
 }
 
 #[cfg(test)]

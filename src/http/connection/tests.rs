@@ -358,3 +358,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn counters_match_what_was_sent() {
+    use crate::http::router::tests::FakeProbe;
+    use crate::http::stats::HttpCounters;
+    let counters = HttpCounters::new();
+    let router = Router {
+        probe: &FakeProbe,
+        counters: &counters,
+        workers: 8,
+    };
+    let mut stream = ScriptedStream::sending(
+        b"GET / HTTP/1.1\r\n\r\nGET /nope HTTP/1.1\r\n\r\nBREW / HTTP/1.1\r\n\r\n",
+    );
+    serve(&mut stream, &router, &|| false);
+    let info = counters.snapshot(8);
+    assert_eq!(info.requests, 2);
+    assert_eq!(
+        (info.responses_2xx, info.responses_4xx, info.responses_5xx),
+        (1, 1, 1)
+    );
+    assert_eq!(info.bytes_sent, stream.written.len() as u64);
+}
