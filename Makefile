@@ -49,7 +49,7 @@ debug: deps-run iso
 
 # Everything: formatting, lints, host unit tests, in-kernel self-tests, end-to-end tests.
 test: deps-run
-	@tools/ensure-deps.sh test
+	@tools/ensure-deps.sh test browser
 	@tests/run-all.sh
 
 # Figures, not tests: boot time, requests/s, latency, bulk MB/s and the smallest RAM that
