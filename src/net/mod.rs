@@ -70,8 +70,18 @@ mod kernel_side {
                 "net: smoltcp on MAC {}, asking DHCP for an address",
                 MacAddress(mac)
             ),
-            AddressConfig::Static { address, gateway } => log::info!(
-                "net: smoltcp on MAC {}, static address {address}, gateway {gateway:?}",
+            AddressConfig::Static {
+                address,
+                gateway: Some(gateway),
+            } => log::info!(
+                "net: smoltcp on MAC {}, static address {address}, gateway {gateway}",
+                MacAddress(mac)
+            ),
+            AddressConfig::Static {
+                address,
+                gateway: None,
+            } => log::info!(
+                "net: smoltcp on MAC {}, static address {address}, no gateway",
                 MacAddress(mac)
             ),
         }

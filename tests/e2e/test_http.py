@@ -314,3 +314,17 @@ def test_all_workers_busy_and_queue_full_gives_503():
 
 def test_serial_log_is_clean():
     vm.assert_no_fatal()
+
+
+def test_static_address_from_the_command_line():
+    """A second boot, with ip= and gw= instead of DHCP: slirp still reaches 10.0.2.15."""
+    with Qemu(build_iso("ip=10.0.2.15/24 gw=10.0.2.2"), timeout=120) as static_vm:
+        static_vm.wait_for(r"READY", timeout=90)
+        log = static_vm.log()
+        assert "static address 10.0.2.15/24" in log, log[-2000:]
+        assert "DHCP" not in log.split("static address")[1], "DHCP ran despite ip="
+        with socket.create_connection(("127.0.0.1", static_vm.port), timeout=10) as s:
+            s.sendall(b"GET /api/stats HTTP/1.1\r\nConnection: close\r\n\r\n")
+            code, _, body = Reader(s).response()
+        assert code == 200 and json.loads(body)["nic"]["address"] == "10.0.2.15/24"
+        static_vm.assert_no_fatal()
