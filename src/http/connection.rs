@@ -45,8 +45,9 @@ pub enum Ending {
 }
 
 /// Serves requests on `stream` until one side ends the connection. `others_waiting` says
-/// whether other connections are queued for a worker: if so, an idle connection gives its
-/// worker up after [`IDLE_TIMEOUT_UNDER_PRESSURE_MS`] instead of [`IDLE_TIMEOUT_MS`].
+/// whether other connections are queued for a worker: if so, the response in progress is
+/// the connection's last (`Connection: close`), and an idle connection gives its worker up
+/// after [`IDLE_TIMEOUT_UNDER_PRESSURE_MS`] instead of [`IDLE_TIMEOUT_MS`].
 pub fn serve<S: Stream>(
     stream: &mut S,
     router: &Router<'_>,
@@ -63,7 +64,9 @@ pub fn serve<S: Stream>(
                 Parsed::Complete { request, head_len } => {
                     router.counters.requests.fetch_add(1, Relaxed);
                     let response = router.respond(&request);
-                    let keep_alive = request.keep_alive && !request.has_body;
+                    // When others wait for a worker, this connection's turn ends with this
+                    // response: busy keep-alive clients cannot starve the queue.
+                    let keep_alive = request.keep_alive && !request.has_body && !others_waiting();
                     let send_body = request.method != Method::Head;
                     if send(stream, router, &response, keep_alive, send_body, &mut chunk).is_err() {
                         return Ending::WriteFailed;

@@ -265,6 +265,15 @@ fn idle_connections_time_out() {
 }
 
 #[test]
+fn under_pressure_a_connection_ends_after_its_response() {
+    let mut stream = ScriptedStream::sending(b"GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+    assert_eq!(serve(&mut stream, &router(), &|| true), Ending::Done);
+    let answers = answers(&stream.written, &[]);
+    assert_eq!(answers.len(), 1);
+    assert_eq!(answers[0].header("Connection"), Some("close"));
+}
+
+#[test]
 fn a_dribbling_client_gets_408() {
     let request = b"GET / HTTP/1.1\r\nHost: slow\r\n\r\n";
     let steps = request
