@@ -4,10 +4,11 @@
 
 use alloc::string::ToString;
 use alloc::vec::Vec;
+use kernel::drivers::rtl8139::{self, MacAddress};
 use kernel::http::stats::{
     KernelProbe, MemoryInfo, NicInfo, PciDeviceInfo, SchedulerInfo, ThreadInfo,
 };
-use kernel::{drivers::rtl8139, memory, net, pci, sched, time};
+use kernel::{memory, net, pci, sched, time};
 
 /// The probe kmain hands to `http::start`.
 pub struct LiveKernel;
@@ -48,7 +49,9 @@ impl KernelProbe for LiveKernel {
         let device = pci::find(rtl8139::VENDOR_REALTEK, rtl8139::DEVICE_RTL8139);
         NicInfo {
             model: if device.is_some() { "RTL8139" } else { "" },
-            mac: rtl8139::mac_address().unwrap_or_default(),
+            mac: rtl8139::mac_address()
+                .map(|mac| MacAddress(mac).to_string())
+                .unwrap_or_default(),
             irq: device.and_then(|d| d.irq()).unwrap_or(0),
             address: stack.address.map(|a| a.to_string()).unwrap_or_default(),
             rx_packets: driver.rx_packets,

@@ -96,15 +96,10 @@ fn write_memory(json: &mut JsonWriter, memory: &MemoryInfo) {
 }
 
 fn write_nic(json: &mut JsonWriter, nic: &NicInfo) {
-    let m = nic.mac;
-    let mac = format!(
-        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        m[0], m[1], m[2], m[3], m[4], m[5]
-    );
     json.key("nic")
         .begin_object()
         .field_str("model", nic.model)
-        .field_str("mac", &mac)
+        .field_str("mac", &nic.mac)
         .field("irq", u64::from(nic.irq))
         .field_str("address", &nic.address)
         .field("rx_packets", nic.rx_packets)
@@ -153,7 +148,7 @@ mod tests {
         };
         let nic = NicInfo {
             model: "RTL8139",
-            mac: [0x52, 0x54, 0, 0x12, 0x34, 0x56],
+            mac: "52:54:00:12:34:56".to_string(),
             address: "10.0.2.15/24".to_string(),
             ..NicInfo::default()
         };

@@ -36,7 +36,8 @@ pub struct MemoryInfo {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NicInfo {
     pub model: &'static str,
-    pub mac: [u8; 6],
+    /// "52:54:00:12:34:56".
+    pub mac: String,
     pub irq: u8,
     /// "10.0.2.15/24", or empty while DHCP has not answered.
     pub address: String,
