@@ -85,7 +85,7 @@ mod kernel_side {
                 MacAddress(mac)
             ),
         }
-        poll_loop::start(stack, rtl8139::set_interrupt_callback);
+        poll_loop::start(stack);
         true
     }
 

@@ -1,11 +1,11 @@
 //! The shared stack and the network thread that drives it.
 //!
 //! ```text
-//!   RTL8139 IRQ ──> on_nic_interrupt: NIC_EVENT = true, wake the network thread
+//!   RTL8139 IRQ ──> on_nic_interrupt: POLL_NEEDED = true, wake the network thread
 //!                                       │
 //!   network thread:  loop { lock STACK; poll (receive, timers, transmit); unlock;
 //!                           if sockets changed: SOCKET_GENERATION += 1, wake socket waiters;
-//!                           sleep until NIC_EVENT or smoltcp's next deadline }
+//!                           sleep until POLL_NEEDED or smoltcp's next deadline }
 //!                                       │
 //!   socket calls (socket.rs): lock STACK; try the operation; transmit; unlock;
 //!                             if it would block: sleep until SOCKET_GENERATION moves
@@ -16,7 +16,7 @@
 //! thread has seen something happen.
 
 use super::stack::{AddressEvent, NetError, Stack};
-use crate::drivers::rtl8139::Rtl8139Device;
+use crate::drivers::rtl8139::{self, Rtl8139Device};
 use crate::sched;
 use crate::sync::{Mutex, WaitQueue};
 use crate::time;
@@ -28,8 +28,9 @@ const MAX_IDLE_MS: u64 = 1_000;
 /// The one stack, shared by the network thread and every socket call.
 static STACK: Mutex<Option<Stack<Rtl8139Device>>> = Mutex::new(None);
 
-/// Set by the card's interrupt, cleared by the network thread when it wakes.
-static NIC_EVENT: AtomicBool = AtomicBool::new(false);
+/// Set by the card's interrupt (or by a socket call that brought a deadline forward),
+/// cleared by the network thread when it wakes.
+static POLL_NEEDED: AtomicBool = AtomicBool::new(false);
 /// Where the network thread sleeps.
 static NETWORK_THREAD: WaitQueue = WaitQueue::new();
 /// The uptime (ms) at which the network thread will poll next, at the latest.
@@ -41,16 +42,16 @@ static SOCKET_GENERATION: AtomicU64 = AtomicU64::new(0);
 static SOCKET_WAITERS: WaitQueue = WaitQueue::new();
 
 /// Puts `stack` in place, hooks the card's interrupt and starts the network thread.
-pub fn start(stack: Stack<Rtl8139Device>, set_interrupt_callback: impl FnOnce(fn())) {
+pub fn start(stack: Stack<Rtl8139Device>) {
     *STACK.lock() = Some(stack);
-    set_interrupt_callback(on_nic_interrupt);
+    rtl8139::set_interrupt_callback(on_nic_interrupt);
     // The thread handle is dropped: the network thread runs for the life of the kernel.
     let _ = sched::spawn("net", network_thread);
 }
 
 /// Called from the card's interrupt handler: only flags and wakes, never locks the stack.
 fn on_nic_interrupt() {
-    NIC_EVENT.store(true, Ordering::Release);
+    POLL_NEEDED.store(true, Ordering::Release);
     NETWORK_THREAD.wake_one();
 }
 
@@ -84,7 +85,7 @@ fn network_thread() {
             continue;
         }
         NEXT_POLL_AT_MS.store(now + wait, Ordering::Release);
-        NETWORK_THREAD.wait_until_timeout(|| NIC_EVENT.swap(false, Ordering::AcqRel), wait);
+        NETWORK_THREAD.wait_until_timeout(|| POLL_NEEDED.swap(false, Ordering::AcqRel), wait);
     }
 }
 
@@ -100,7 +101,7 @@ pub(super) fn with_stack<R>(operation: impl FnOnce(&mut Stack<Rtl8139Device>, u6
         (result, stack.poll_delay_ms(now))
     };
     if delay.is_some_and(|delay| now + delay < NEXT_POLL_AT_MS.load(Ordering::Acquire)) {
-        NIC_EVENT.store(true, Ordering::Release);
+        POLL_NEEDED.store(true, Ordering::Release);
         NETWORK_THREAD.wake_one();
     }
     result
