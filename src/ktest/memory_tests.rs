@@ -7,6 +7,7 @@ use crate::cpu::fault_probe::{CaughtFault, catch_fault};
 use crate::ktest_assert;
 use crate::memory::dma::DmaRegion;
 use crate::memory::stack::{self, KernelStack};
+use crate::memory::stack_area;
 use crate::memory::{self, FRAME_SIZE, MemoryStats, paging};
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -53,6 +54,10 @@ pub const TESTS: &[KernelTest] = &[
     KernelTest {
         name: "memory::stack_guard_page_faults_and_is_named",
         run: stack_guard_page_faults_and_is_named,
+    },
+    KernelTest {
+        name: "memory::oversized_stack_is_refused",
+        run: oversized_stack_is_refused,
     },
     KernelTest {
         name: "memory::boot_stack_guard_is_unmapped",
@@ -355,6 +360,34 @@ fn stack_guard_page_faults_and_is_named() -> Result<(), String> {
     ktest_assert!(
         stack::guard_owner(below).is_none(),
         "freed stack still named"
+    );
+    Ok(())
+}
+
+/// A stack must leave its slot a guard page; sizes near `usize::MAX` must not wrap around to
+/// a small stack when rounded up to whole pages.
+fn oversized_stack_is_refused() -> Result<(), String> {
+    let before = memory::stats();
+    let largest = stack_area::MAX_STACK_SIZE as usize;
+    for size in [largest + 1, usize::MAX - 100, usize::MAX] {
+        ktest_assert!(
+            KernelStack::allocate("too-big", size).is_err(),
+            "a stack of {size} bytes was granted"
+        );
+    }
+    let stack = KernelStack::allocate("largest", largest).map_err(|e| alloc::format!("{e:?}"))?;
+    ktest_assert!(
+        stack.top() - stack.bottom() == stack_area::MAX_STACK_SIZE,
+        "largest stack is {} bytes",
+        stack.top() - stack.bottom()
+    );
+    drop(stack);
+    let after = memory::stats();
+    ktest_assert!(
+        after.kernel_stacks == before.kernel_stacks,
+        "{} stacks before, {} after",
+        before.kernel_stacks,
+        after.kernel_stacks
     );
     Ok(())
 }
