@@ -50,8 +50,8 @@ pub const TESTS: &[KernelTest] = &[
         run: spawn_join_1000_frees_everything,
     },
     KernelTest {
-        name: "sched::yield_loop_switch_rate",
-        run: yield_loop_switch_rate,
+        name: "sched::every_yield_switches_to_the_other_thread",
+        run: every_yield_switches_to_the_other_thread,
     },
 ];
 
@@ -347,8 +347,11 @@ fn spawn_join_1000_frees_everything() -> Result<(), String> {
     Ok(())
 }
 
-/// Two threads yield to each other for 200 ms: every yield is a context switch.
-fn yield_loop_switch_rate() -> Result<(), String> {
+/// Two threads yield to each other for 200 ms: with nothing else ready, every yield is a
+/// context switch to the other thread, so the switches counted by the scheduler are the two
+/// threads' yields added up, and the two take turns. The rate is logged as a figure, not asserted: under TCG on a
+/// loaded host it says more about the host than about the scheduler.
+fn every_yield_switches_to_the_other_thread() -> Result<(), String> {
     static STOP: AtomicBool = AtomicBool::new(false);
     STOP.store(false, Ordering::SeqCst);
     let partner = sched::spawn("yielder", || {
@@ -361,8 +364,10 @@ fn yield_loop_switch_rate() -> Result<(), String> {
     });
     let switches_before = sched::stats().context_switches;
     let start = time::ticks();
+    let mut my_yields = 0u64;
     while time::ticks() - start < 200 {
         sched::yield_now();
+        my_yields += 1;
     }
     let elapsed = time::ticks() - start;
     let switches = sched::stats().context_switches - switches_before;
@@ -373,11 +378,17 @@ fn yield_loop_switch_rate() -> Result<(), String> {
         "sched: yield loop: {switches} context switches in {elapsed} ms = {per_second} per second ({} ns each)",
         1_000_000_000 / per_second.max(1)
     );
-    ktest_assert!(per_second > 1000, "only {per_second} switches per second");
-    // Each of the partner's yields is one switch away from it and one back.
+    ktest_assert!(my_yields > 0, "the loop never yielded");
+    // Slack of 5%, plus two for the edges of the window: a thread that other boots start
+    // (a driver's, woken by its interrupt) may take a turn now and then.
+    let yields = my_yields + partner_yields;
     ktest_assert!(
-        partner_yields.abs_diff(switches / 2) <= switches / 20 + 2,
-        "{switches} switches but the partner yielded {partner_yields} times"
+        switches.abs_diff(yields) <= yields / 20 + 2,
+        "{switches} switches for {my_yields} + {partner_yields} yields"
+    );
+    ktest_assert!(
+        my_yields.abs_diff(partner_yields) <= my_yields / 20 + 1,
+        "the threads did not alternate: {my_yields} and {partner_yields} yields"
     );
     Ok(())
 }
