@@ -1,8 +1,8 @@
 //! The run queue: the threads that are ready to run, in the order they will run.
 //!
 //! A fixed ring of thread slots, so that pushing a thread (which interrupt handlers do when
-//! they wake one) never allocates: the heap's lock is not interrupt-safe, and an interrupt
-//! handler that waited for it could wait forever for the thread it interrupted.
+//! they wake one) never allocates: a wake-up can never fail for lack of memory, and never
+//! waits, interrupts off, for the heap to grow.
 //! Each thread is in the queue at most once, so `N` slots (the size of the thread table)
 //! always suffice.
 

@@ -3,10 +3,12 @@
 //! Locking rules (see also docs/04-threads.md):
 //! - `SCHEDULER` is only ever locked with interrupts disabled (the lock does that itself), so
 //!   the timer interrupt and the wake-ups of interrupt handlers can use it too.
-//! - Nothing here allocates or frees memory while the lock is held, or with interrupts off:
-//!   the heap's lock is an ordinary spin lock, and a thread preempted while holding it would
-//!   never get the CPU back to release it. Stacks are allocated before the lock is taken and
-//!   dropped after it is released; the queues are fixed arrays.
+//! - Nothing here allocates or frees memory while the lock is held. The heap takes its own
+//!   lock with interrupts off (src/memory/heap.rs), so this is not about deadlock: it keeps
+//!   the interrupts-off window short (growing the heap searches the frame bitmap and logs a
+//!   line) and means that a wake-up or a switch cannot fail for lack of memory. Stacks are
+//!   allocated before the lock is taken and dropped after it is released; the queues are
+//!   fixed arrays.
 //! - A switch happens with interrupts disabled but with the lock already *released*: on one
 //!   CPU, with interrupts off, nothing else can run, so the raw pointers handed to
 //!   `switch_stacks` stay valid until it has used them.
