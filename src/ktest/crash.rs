@@ -1,5 +1,6 @@
 //! Crash tests: faults the kernel cannot survive, provoked on purpose (`crashtest=NAME` on the
-//! command line) so that tests/crash.sh can check the report they print.
+//! command line) so that the end-to-end tests (tests/e2e/test_memory.py, test_sched.py) can
+//! check the report they print.
 
 use crate::memory::stack::KernelStack;
 use alloc::string::String;

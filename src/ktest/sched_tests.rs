@@ -309,8 +309,8 @@ fn interrupt_handler_wakes_a_thread() -> Result<(), String> {
     Ok(())
 }
 
-/// 1000 threads, in batches of 50 (each has a 32 KiB stack; the heap is 4 MiB), plus 20
-/// detached ones: afterwards the heap and the thread table are as they were.
+/// 1000 threads, in batches of 50 (the thread table holds 256), plus 20 detached ones:
+/// afterwards the heap and the thread table are as they were.
 fn spawn_join_1000_frees_everything() -> Result<(), String> {
     const BATCH: u64 = 50;
     let mut handles = Vec::with_capacity(BATCH as usize);
