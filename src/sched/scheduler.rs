@@ -426,9 +426,11 @@ fn on_interrupt_exit() {
     perform(switch);
 }
 
-/// The current thread's name if RSP has gone below the bottom of its stack. With the guard
-/// page below every stack this cannot be seen (the fault comes first); with a plain heap
-/// stack it catches the overflow after the fact.
+/// The current thread's name if RSP has gone below the bottom of its stack. An overflow that
+/// runs into the guard below the stack faults there first (src/memory/stack_area.rs); this
+/// catches, after the fact, an RSP that skipped the whole guard (a frame bigger than the
+/// guard, in code without stack probes, or assembly that sets RSP itself) and now points
+/// into some other stack's slot.
 fn below_stack(scheduler: &Scheduler) -> Option<ThreadName> {
     let thread = scheduler.thread(scheduler.current);
     let bottom = thread.stack.as_ref()?.bottom();
