@@ -10,6 +10,8 @@
 //! | physical frames, page tables, heap, DMA buffers, kernel stacks | [`memory`] |
 //! | interrupt dispatch, exceptions, the timer | [`interrupts`], [`time`] |
 //! | threads, the scheduler, blocking primitives | [`sched`], [`sync`] |
+//! | the PCI bus: finding devices | [`pci`] |
+//! | device drivers (the RTL8139 NIC) | [`drivers`] |
 //! | in-kernel self-tests | [`ktest`] |
 //!
 //! The kernel proper only builds for `x86_64-unknown-none` (`target_os = "none"`). The pure
@@ -23,9 +25,11 @@ extern crate alloc;
 pub mod boot;
 pub mod console;
 pub mod cpu;
+pub mod drivers;
 pub mod interrupts;
 pub mod ktest;
 pub mod memory;
+pub mod pci;
 pub mod sched;
 pub mod sync;
 pub mod time;

@@ -4,7 +4,7 @@
 #![no_std]
 #![no_main]
 
-use kernel::{boot, console, cpu, fatal, interrupts, ktest, memory, sched, time};
+use kernel::{boot, console, cpu, drivers, fatal, interrupts, ktest, memory, pci, sched, time};
 
 /// Called by `start64` (arch/x86_64/boot64.S) in 64-bit mode, on the boot stack, with
 /// interrupts off and the physical address of the multiboot2 boot information.
@@ -21,6 +21,8 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
     interrupts::init();
     time::init();
     sched::init();
+    pci::init();
+    drivers::rtl8139::init();
     log::info!("boot complete at {} ms", time::uptime_ms());
 
     if let Some(name) = args.crash_test {

@@ -164,20 +164,25 @@ class Qemu:
         with socket.socket(socket.AF_UNIX) as s:
             s.settimeout(5)
             s.connect(self.monitor_path)
-            s.recv(4096)  # banner and prompt
+            read_until_prompt(s)  # the banner and the first prompt, in as many pieces as they come
             s.sendall(command.encode() + b"\n")
-            out = b""
-            while not out.rstrip().endswith(b"(qemu)"):
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                out += chunk
-            return out.decode("utf-8", "replace")
+            return read_until_prompt(s)
 
     def assert_no_fatal(self):
         text = self.log()
         for marker in FATAL_MARKERS:
             assert marker not in text, f"serial log shows {marker}:\n{tail(text)}"
+
+
+def read_until_prompt(sock):
+    """Reads from a monitor socket up to and including the next `(qemu)` prompt."""
+    out = b""
+    while not out.rstrip().endswith(b"(qemu)"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        out += chunk
+    return out.decode("utf-8", "replace")
 
 
 def tail(text, lines=30):

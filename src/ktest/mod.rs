@@ -10,6 +10,8 @@ mod crash;
 #[cfg(target_os = "none")]
 mod memory_tests;
 #[cfg(target_os = "none")]
+mod nic_tests;
+#[cfg(target_os = "none")]
 mod runner;
 #[cfg(target_os = "none")]
 mod sched_tests;

@@ -1,12 +1,17 @@
 //! Runs every self-test and reports: `ktest: NAME ... ok` or `... FAILED: why`, then
 //! `ktest: N passed, M failed`, then exits QEMU (status 33 = all passed, 35 = failures).
 
-use super::{KernelTest, boot_tests, memory_tests, sched_tests};
+use super::{KernelTest, boot_tests, memory_tests, nic_tests, sched_tests};
 use crate::cpu::qemu::{self, ExitCode};
 use crate::kprintln;
 
 /// Every test suite, in boot (layer) order.
-const SUITES: &[&[KernelTest]] = &[boot_tests::TESTS, memory_tests::TESTS, sched_tests::TESTS];
+const SUITES: &[&[KernelTest]] = &[
+    boot_tests::TESTS,
+    memory_tests::TESTS,
+    sched_tests::TESTS,
+    nic_tests::TESTS,
+];
 
 pub fn run_all_and_exit() -> ! {
     let (mut passed, mut failed) = (0, 0);

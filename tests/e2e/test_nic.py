@@ -1,0 +1,101 @@
+"""PCI enumeration and the RTL8139 driver end to end: the lspci-like boot log on QEMU's `pc`
+and `q35` machines, the NIC's bring-up line, the in-kernel NIC tests on q35 (the `pc` ones
+run in test_boot's self-test boot), the ARP exchange seen in a capture, link changes from
+the QEMU monitor, and a boot without a NIC."""
+
+import os
+import re
+import struct
+import tempfile
+
+from qemu import EXIT_PASS, Qemu, build_iso
+
+NIC_LINE = (r"rtl8139: 0000:{address} I/O 0x[0-9a-f]+ IRQ 11, MAC 52:54:00:12:34:56, link up, "
+            r"32 KiB receive ring at 0x[0-9a-f]+")
+RTL8139_PCI = (r"pci: {address} Ethernet controller \[0200\]: Realtek [^\n]*\[10ec:8139\] "
+               r"\(rev 20\), IRQ 11")
+
+
+def test_pc_lspci_lines_and_nic_bring_up():
+    with Qemu(build_iso(""), timeout=90) as vm:
+        vm.wait_for(r"READY", timeout=60)
+        log = vm.log()
+    for pattern in (
+        r"pci: 00:00\.0 Host bridge \[0600\]: Intel 440FX[^\n]*\[8086:1237\]",
+        r"pci: 00:01\.0 ISA bridge \[0601\]: Intel [^\n]*\[8086:7000\]",
+        r"pci: 00:01\.1 IDE interface \[0101\]: Intel [^\n]*\[8086:7010\]",
+        r"pci: 00:02\.0 VGA compatible controller \[0300\]: QEMU [^\n]*\[1234:1111\]",
+        RTL8139_PCI.format(address=r"00:03\.0"),
+        r"pci: 6 functions found",
+        NIC_LINE.format(address=r"00:03\.0"),
+    ):
+        assert re.search(pattern, log), f"boot log lacks {pattern!r}:\n{log[-3000:]}"
+    print("    " + "\n    ".join(l for l in log.splitlines() if "pci:" in l or "rtl8139:" in l))
+
+
+def test_q35_lspci_lines_and_nic_self_tests():
+    with Qemu(build_iso("selftest"), machine="q35", timeout=200) as vm:
+        status = vm.wait_exit(timeout=190)
+        log = vm.log()
+    for pattern in (
+        r"pci: 00:00\.0 Host bridge \[0600\]: Intel [^\n]*\[8086:29c0\]",
+        r"pci: 00:1f\.0 ISA bridge \[0601\]: Intel [^\n]*\[8086:2918\]",
+        r"pci: 00:1f\.2 SATA controller \[0106\]: Intel [^\n]*\[8086:2922\]",
+        r"pci: 00:1f\.3 SMBus \[0c05\]: Intel [^\n]*\[8086:2930\]",
+        RTL8139_PCI.format(address=r"00:02\.0"),
+        NIC_LINE.format(address=r"00:02\.0"),
+    ):
+        assert re.search(pattern, log), f"q35 boot log lacks {pattern!r}:\n{log[-3000:]}"
+    results = re.findall(r"^ktest: ((?:pci|rtl8139)::\S+) \.\.\. (ok|FAILED.*)$", log, re.M)
+    assert len(results) >= 7, f"NIC self-tests missing on q35:\n{log[-3000:]}"
+    assert status == EXIT_PASS, f"exit status {status}:\n{log[-3000:]}"
+    return [(f"q35 {name}", None if verdict == "ok" else verdict) for name, verdict in results]
+
+
+def arp_frames(pcap_path):
+    """(sender MAC, operation, sender IP) of every ARP frame in a pcap file."""
+    with open(pcap_path, "rb") as f:
+        data = f.read()
+    frames, offset = [], 24  # global header
+    while offset + 16 <= len(data):
+        _, _, captured, _ = struct.unpack("<IIII", data[offset:offset + 16])
+        frame = data[offset + 16:offset + 16 + captured]
+        offset += 16 + captured
+        if frame[12:14] == b"\x08\x06":
+            frames.append((frame[22:28].hex(":"), int.from_bytes(frame[20:22], "big"),
+                           ".".join(str(b) for b in frame[28:32])))
+    return frames
+
+
+def test_arp_exchange_appears_in_a_capture():
+    """The self-test's ARP request leaves through the driver and slirp's reply comes back:
+    both are on the wire (filter-dump), and the kernel logged the reply it received."""
+    pcap = os.path.join(tempfile.mkdtemp(prefix="mk-nic-"), "nic.pcap")
+    with Qemu(build_iso("selftest"), pcap=pcap, timeout=200) as vm:
+        status = vm.wait_exit(timeout=190)
+        log = vm.log()
+    assert status == EXIT_PASS, f"exit status {status}:\n{log[-3000:]}"
+    assert "ktest: ARP: 10.0.2.2 is at 52:55:0a:00:02:02" in log
+    frames = arp_frames(pcap)
+    assert ("52:54:00:12:34:56", 1, "10.0.2.15") in frames, frames[:5]
+    assert ("52:55:0a:00:02:02", 2, "10.0.2.2") in frames, frames[:5]
+    requests = sum(1 for f in frames if f[1] == 1)
+    print(f"    {len(frames)} ARP frames captured, {requests} requests")
+
+
+def test_link_changes_from_the_monitor_are_noticed():
+    with Qemu(build_iso(""), timeout=90) as vm:
+        vm.wait_for(r"READY", timeout=60)
+        vm.monitor("set_link n0 off")
+        vm.wait_for(r"rtl8139: link down", timeout=10)
+        vm.monitor("set_link n0 on")
+        vm.wait_for(r"rtl8139: link up\n", timeout=10)
+        vm.assert_no_fatal()
+
+
+def test_boot_without_a_nic_says_so():
+    with Qemu(build_iso(""), nic=False, timeout=90) as vm:
+        vm.wait_for(r"READY", timeout=60)
+        log = vm.log()
+    assert "rtl8139: no RTL8139 on the PCI bus" in log
+    assert "10ec:8139" not in log
