@@ -109,7 +109,7 @@ struct Scheduler {
     slice_start: u64,
     /// Tick of the last accounting, to charge CPU time.
     last_tick: u64,
-    /// A thread became ready since the last switch: the timer switches at once.
+    /// A thread became ready since the last switch: the next interrupt exit switches at once.
     woken_since_switch: bool,
     next_serial: u64,
     next_ticket: u64,
@@ -187,9 +187,10 @@ impl Scheduler {
         Some(Switch { save, load })
     }
 
-    /// Charges the ticks since the last call to the current thread and wakes the sleepers
-    /// whose time has come. Returns whether the current thread should give up the CPU.
-    fn on_timer(&mut self, now: u64) -> bool {
+    /// Runs at the end of every hardware interrupt, the timer's or a device's: charges the
+    /// ticks since the last call to the current thread and wakes the sleepers whose time has
+    /// come. Returns whether the current thread should give up the CPU.
+    fn after_interrupt(&mut self, now: u64) -> bool {
         let elapsed = now - self.last_tick;
         self.last_tick = now;
         let current = self.current;
@@ -412,7 +413,7 @@ fn on_interrupt_exit() {
     let (switch, overflowed) = {
         let mut scheduler = SCHEDULER.lock();
         let overflowed = below_stack(&scheduler);
-        let switch = if scheduler.on_timer(now) {
+        let switch = if scheduler.after_interrupt(now) {
             scheduler.stats.preemptions += 1;
             scheduler.switch_from_current(now)
         } else {
