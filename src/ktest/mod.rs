@@ -12,6 +12,8 @@ mod memory_tests;
 #[cfg(target_os = "none")]
 mod nic_tests;
 #[cfg(target_os = "none")]
+mod registers;
+#[cfg(target_os = "none")]
 mod runner;
 #[cfg(target_os = "none")]
 mod sched_tests;

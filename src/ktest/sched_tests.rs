@@ -1,6 +1,6 @@
 //! Self-tests of threads, the scheduler and the blocking primitives.
 
-use super::KernelTest;
+use super::{KernelTest, registers};
 use crate::ktest_assert;
 use crate::memory::heap;
 use crate::sched::{self, ThreadState};
@@ -20,6 +20,10 @@ pub const TESTS: &[KernelTest] = &[
     KernelTest {
         name: "sched::cpu_bound_threads_are_preempted",
         run: cpu_bound_threads_are_preempted,
+    },
+    KernelTest {
+        name: "sched::preemption_preserves_registers",
+        run: preemption_preserves_registers,
     },
     KernelTest {
         name: "sched::sleep_50ms_wakes_on_time",
@@ -105,6 +109,49 @@ fn cpu_bound_threads_are_preempted() -> Result<(), String> {
         "CPU time not shared: {spinner_ticks:?} ticks"
     );
     ktest_assert!(preemptions >= 5, "only {preemptions} preemptions");
+    Ok(())
+}
+
+/// A countdown loop in assembly holds a pattern in every register while a spinning thread
+/// competes for the CPU, so the timer preempts the loop, switches to the spinner and later
+/// back. Repeated until the loop has been preempted (a switch counted while it ran) three
+/// times; every round must end with the pattern intact.
+fn preemption_preserves_registers() -> Result<(), String> {
+    const COUNTDOWN: u64 = 200_000;
+    /// Guest ticks before giving up: three preemptions need about 30, one slice each.
+    const GIVE_UP_TICKS: u64 = 2000;
+    static STOP: AtomicBool = AtomicBool::new(false);
+    STOP.store(false, Ordering::SeqCst);
+    let spinner = sched::spawn("register-rival", || {
+        while !STOP.load(Ordering::Relaxed) {
+            core::hint::spin_loop();
+        }
+    });
+    let mut expected = registers::PATTERN;
+    expected[1] = 0;
+    let start = time::ticks();
+    let (mut rounds, mut preempted_inside) = (0u64, 0u64);
+    let mut outcome = Ok(());
+    while preempted_inside < 3 && time::ticks() - start < GIVE_UP_TICKS {
+        let before = sched::stats().preemptions;
+        let after_loop = registers::around_countdown(COUNTDOWN);
+        if sched::stats().preemptions != before {
+            preempted_inside += 1;
+        }
+        rounds += 1;
+        outcome = registers::compare(&after_loop, &expected)
+            .map_err(|e| alloc::format!("round {rounds}: {e}"));
+        if outcome.is_err() {
+            break;
+        }
+    }
+    STOP.store(true, Ordering::SeqCst);
+    spinner.join();
+    outcome?;
+    ktest_assert!(
+        preempted_inside >= 3,
+        "the loop was preempted {preempted_inside} times in {rounds} rounds"
+    );
     Ok(())
 }
 
