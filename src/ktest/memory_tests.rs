@@ -8,7 +8,7 @@ use crate::ktest_assert;
 use crate::memory::dma::DmaRegion;
 use crate::memory::stack::{self, KernelStack};
 use crate::memory::stack_area;
-use crate::memory::{self, FRAME_SIZE, MemoryStats, paging};
+use crate::memory::{self, FRAME_SIZE, MemoryStats, layout, paging, regions};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -38,6 +38,10 @@ pub const TESTS: &[KernelTest] = &[
     KernelTest {
         name: "memory::dma_is_below_4gib_aligned_and_zeroed",
         run: dma_is_below_4gib_aligned_and_zeroed,
+    },
+    KernelTest {
+        name: "memory::only_text_is_executable_and_nothing_is_both",
+        run: only_text_is_executable_and_nothing_is_both,
     },
     KernelTest {
         name: "memory::write_to_text_faults",
@@ -274,6 +278,42 @@ fn dma_is_below_4gib_aligned_and_zeroed() -> Result<(), String> {
         regions.push(region);
     }
     ktest_assert!(DmaRegion::allocate(16, 3).is_err(), "align 3 accepted");
+    Ok(())
+}
+
+/// W^X over the real page tables, not the plan: every page of the kernel image (4 KiB steps)
+/// and the whole identity map (one probe per 2 MiB, plus its last 4 KiB page) is either
+/// writable or executable, never both, and only .text is executable.
+fn only_text_is_executable_and_nothing_is_both() -> Result<(), String> {
+    const STEP: u64 = 2 << 20;
+    let image = memory::kernel_image();
+    let ram_end = regions::ram_ranges(boot::info().memory_map.regions())
+        .last()
+        .map_or(0, |r| r.end);
+    let map_end = ram_end.max(layout::DEVICE_MEMORY_END);
+    let image_pages = (image.image.start..image.image.end).step_by(FRAME_SIZE as usize);
+    let map_probes = (0..map_end)
+        .step_by(STEP as usize)
+        .flat_map(|start| [start, start + STEP - FRAME_SIZE]);
+    let mut executable_pages = 0u64;
+    for address in image_pages.chain(map_probes) {
+        let Some((_, flags)) = paging::translate(address) else {
+            continue;
+        };
+        let executable = !flags.contains(PageTableFlags::NO_EXECUTE);
+        ktest_assert!(
+            !(executable && flags.contains(PageTableFlags::WRITABLE)),
+            "{address:#x} is writable and executable ({flags:?})"
+        );
+        if executable {
+            ktest_assert!(
+                image.text.contains(&address),
+                "{address:#x} is executable outside .text ({flags:?})"
+            );
+            executable_pages += 1;
+        }
+    }
+    ktest_assert!(executable_pages > 0, "no page of .text is executable");
     Ok(())
 }
 
