@@ -357,7 +357,15 @@ pub fn exit_current() -> ! {
 }
 
 /// Gives the CPU to the next ready thread, if there is one; this thread stays ready.
+///
+/// Panics if called with interrupts disabled: the caller may hold an `IrqSafeSpinLock`, and
+/// the threads (and the handlers their interrupts run) that get the CPU meanwhile would find
+/// it taken. The same rule as for blocking (src/sync/mod.rs, rule 2).
 pub fn yield_now() {
+    assert!(
+        interrupts::are_enabled(),
+        "yield_now with interrupts disabled (an IrqSafeSpinLock held?)"
+    );
     interrupts::without_interrupts(|| {
         let switch = SCHEDULER.lock().switch_from_current(time::ticks());
         perform(switch);

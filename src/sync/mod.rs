@@ -8,9 +8,10 @@
 //!
 //! Locking rules (docs/04-threads.md explains them):
 //! 1. Data an interrupt handler touches is protected by an `IrqSafeSpinLock` (or atomics).
-//! 2. Never block (wait, sleep, lock a `Mutex`) while holding an `IrqSafeSpinLock` or with
-//!    interrupts disabled: the CPU would never get to the thread that wakes you. Blocking
-//!    calls check this and panic.
+//! 2. Never block (wait, sleep, lock a `Mutex`) or yield while holding an `IrqSafeSpinLock`
+//!    or with interrupts disabled: the CPU would never get to the thread that wakes you, or
+//!    the next thread would find your lock taken. Blocking calls and `yield_now` check this
+//!    and panic.
 //! 3. Do not allocate or free heap memory while holding an `IrqSafeSpinLock`, or in an
 //!    interrupt handler. The heap takes its lock with interrupts off, so this would not
 //!    deadlock, but an allocation may grow the heap (a bitmap search and a log line, all with
