@@ -52,7 +52,7 @@ impl<const N: usize> RunQueue<N> {
         self.len == 0
     }
 
-    /// Whether `id` is queued (used by assertions and tests).
+    /// Whether `id` is queued (the scheduler asserts with it before queueing a woken thread).
     pub fn contains(&self, id: ThreadId) -> bool {
         (0..self.len).any(|i| self.slots[(self.head + i) % N] == id)
     }

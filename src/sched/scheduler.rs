@@ -154,6 +154,8 @@ impl Scheduler {
 
     /// Puts `id` in the run queue (it was blocked, sleeping or just created).
     fn make_ready(&mut self, id: ThreadId) {
+        // Queued twice, a thread would run twice on one stack at once: fail here, not later.
+        assert!(!self.run_queue.contains(id), "{id:?} made ready twice");
         let thread = self.thread_mut(id);
         thread.state = ThreadState::Ready;
         thread.waiting = None;
