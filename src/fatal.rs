@@ -41,17 +41,24 @@ impl fmt::Display for CurrentThread {
 }
 
 /// Common start of every fatal report: interrupts off, console lock broken. A fault while
-/// reporting a fault halts at once rather than looping.
+/// reporting a fault stops at once, printing nothing more (printing may be what faulted),
+/// rather than looping.
 fn enter() {
     x86_64::instructions::interrupts::disable();
     if IN_FATAL.swap(true, Ordering::SeqCst) {
-        cpu::halt_forever();
+        stop();
     }
     console::take_over_for_fatal();
 }
 
 fn leave() -> ! {
     kprintln!("The kernel has stopped. Reset the machine to restart it.");
+    stop()
+}
+
+/// Ends a test boot with the failure code, so the host need not wait for its timeout;
+/// otherwise, or if no isa-debug-exit device answers, halts the CPU.
+fn stop() -> ! {
     if EXIT_QEMU_ON_FATAL.load(Ordering::Acquire) {
         qemu::exit(qemu::ExitCode::Failure);
     }

@@ -18,7 +18,7 @@
 .set CR0_WRITE_PROTECT,     1 << 16       // ring 0 honours read-only pages too (SDM 3A, 2.5)
 .set MSR_EFER,              0xC0000080
 .set EFER_LME,              1 << 8        // long mode enable (SDM 3A, 2.2.1)
-.set EFER_NXE,              1 << 11       // allow the no-execute bit in page entries
+.set EFER_NXE,              1 << 11       // allow the no-execute bit in page entries (SDM 3A, 2.2.1)
 .set BOOT_MAPPED_GIB,       4             // 4 page directories x 512 x 2 MiB = the first 4 GiB
 .set VGA_TEXT,              0xb8000
 .set COM1,                  0x3f8

@@ -61,9 +61,13 @@ pub fn parse_ipv4(text: &str) -> Option<[u8; 4]> {
     parts.next().is_none().then_some(address)
 }
 
-/// Parses `A.B.C.D/N` with N in 0..=32.
+/// Parses `A.B.C.D/N` with N in 0..=32, written like the address's numbers (decimal digits
+/// only: `str::parse` alone would also take "+24").
 pub fn parse_cidr(text: &str) -> Option<Ipv4Cidr> {
     let (address, prefix) = text.split_once('/')?;
+    if prefix.is_empty() || prefix.len() > 2 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let prefix_len: u8 = prefix.parse().ok().filter(|&n| n <= 32)?;
     Some(Ipv4Cidr {
         address: parse_ipv4(address)?,
@@ -127,5 +131,8 @@ mod tests {
         assert_eq!(parse_ipv4("0001.2.3.4"), None);
         assert_eq!(parse_cidr("1.2.3.4/0").map(|c| c.prefix_len), Some(0));
         assert_eq!(parse_cidr("1.2.3.4"), None);
+        assert_eq!(parse_cidr("1.2.3.4/+24"), None);
+        assert_eq!(parse_cidr("1.2.3.4/024"), None);
+        assert_eq!(parse_cidr("1.2.3.4/"), None);
     }
 }

@@ -91,13 +91,14 @@ impl MemoryMap {
         self.dropped
     }
 
-    /// Total bytes of usable RAM (overlaps counted twice: an upper bound for the log).
+    /// Total bytes of usable RAM (overlaps counted twice: an upper bound for the log). Adds
+    /// without wrapping, whatever sizes a broken map reports.
     pub fn usable_bytes(&self) -> u64 {
         self.regions()
             .iter()
             .filter(|r| r.kind == RegionKind::Usable)
             .map(|r| r.end - r.start)
-            .sum()
+            .fold(0, u64::saturating_add)
     }
 }
 
@@ -126,6 +127,14 @@ mod tests {
         }
         assert_eq!(map.regions().len(), MAX_REGIONS);
         assert_eq!(map.dropped(), 3);
+    }
+
+    #[test]
+    fn usable_bytes_saturate_instead_of_wrapping() {
+        let mut map = MemoryMap::default();
+        map.push(0, u64::MAX, RegionKind::Usable);
+        map.push(0, u64::MAX, RegionKind::Usable);
+        assert_eq!(map.usable_bytes(), u64::MAX);
     }
 
     #[test]

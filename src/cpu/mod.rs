@@ -17,7 +17,7 @@ pub mod qemu;
 pub mod trap;
 
 /// Waits for the next interrupt with interrupts enabled (`sti; hlt` executes atomically:
-/// SDM vol. 2A, STI — interrupts are recognised only after the next instruction).
+/// SDM vol. 2B, STI — interrupts are recognised only after the next instruction).
 #[cfg(target_os = "none")]
 pub fn halt_until_interrupt() {
     x86_64::instructions::interrupts::enable_and_hlt();

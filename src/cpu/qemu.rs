@@ -8,7 +8,7 @@ use x86_64::instructions::port::Port;
 
 const ISA_DEBUG_EXIT_PORT: u16 = 0xf4;
 
-/// What the self-test reports; the host side (tests/selftest.sh) maps the exit status back.
+/// What the self-test reports; the host side (tests/qemu.py) maps the exit status back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub enum ExitCode {

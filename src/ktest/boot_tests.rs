@@ -1,6 +1,6 @@
 //! Self-tests of the boot path: what GRUB told us, and the exception machinery.
 
-use super::KernelTest;
+use super::{KernelTest, registers};
 use crate::boot::{self, RegionKind};
 use crate::cpu::fault_probe::catch_fault;
 use crate::ktest_assert;
@@ -14,6 +14,10 @@ pub const TESTS: &[KernelTest] = &[
     KernelTest {
         name: "interrupts::breakpoint_returns",
         run: breakpoint_returns,
+    },
+    KernelTest {
+        name: "interrupts::int3_preserves_registers",
+        run: int3_preserves_registers,
     },
     KernelTest {
         name: "interrupts::page_fault_is_caught",
@@ -68,6 +72,12 @@ fn breakpoint_returns() -> Result<(), String> {
         "state lost across int3"
     );
     Ok(())
+}
+
+/// The breakpoint handler runs through the same entry stub and trap_common as every vector:
+/// whatever the interrupted code held in its registers must be there when it resumes.
+fn int3_preserves_registers() -> Result<(), String> {
+    registers::compare(&registers::around_int3(), &registers::PATTERN)
 }
 
 /// Reads from an address that no page table maps (the identity map ends with RAM).

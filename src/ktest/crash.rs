@@ -1,5 +1,6 @@
 //! Crash tests: faults the kernel cannot survive, provoked on purpose (`crashtest=NAME` on the
-//! command line) so that tests/crash.sh can check the report they print.
+//! command line) so that the end-to-end tests (tests/e2e/test_memory.py, test_sched.py) can
+//! check the report they print.
 
 use crate::memory::stack::KernelStack;
 use alloc::string::String;
@@ -64,9 +65,9 @@ fn recurse_forever(depth: u64) -> u64 {
 /// Recurses with a 512-byte frame each time until the thread's stack runs out. The guard
 /// page below the stack turns that into a fault; the report must name the thread.
 ///
-/// One level per timer tick: the scheduler also checks RSP against the stack's bottom at
-/// every tick, so even a stack without a guard page is caught at most a frame too late,
-/// before the recursion has scribbled over whatever lies below it.
+/// One level per timer tick, so that the overflow happens with the timer, the scheduler
+/// and its RSP check (`below_stack` in src/sched/scheduler.rs) all running, as they would
+/// for a real thread: the test shows the guard page's fault wins and is reported.
 fn recurse(depth: u64) -> u64 {
     let mut frame = [0u8; 512];
     frame[0] = depth as u8;

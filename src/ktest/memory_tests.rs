@@ -7,7 +7,8 @@ use crate::cpu::fault_probe::{CaughtFault, catch_fault};
 use crate::ktest_assert;
 use crate::memory::dma::DmaRegion;
 use crate::memory::stack::{self, KernelStack};
-use crate::memory::{self, FRAME_SIZE, MemoryStats, paging};
+use crate::memory::stack_area;
+use crate::memory::{self, FRAME_SIZE, MemoryStats, layout, paging, regions};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -39,6 +40,10 @@ pub const TESTS: &[KernelTest] = &[
         run: dma_is_below_4gib_aligned_and_zeroed,
     },
     KernelTest {
+        name: "memory::only_text_is_executable_and_nothing_is_both",
+        run: only_text_is_executable_and_nothing_is_both,
+    },
+    KernelTest {
         name: "memory::write_to_text_faults",
         run: write_to_text_faults,
     },
@@ -53,6 +58,10 @@ pub const TESTS: &[KernelTest] = &[
     KernelTest {
         name: "memory::stack_guard_page_faults_and_is_named",
         run: stack_guard_page_faults_and_is_named,
+    },
+    KernelTest {
+        name: "memory::oversized_stack_is_refused",
+        run: oversized_stack_is_refused,
     },
     KernelTest {
         name: "memory::boot_stack_guard_is_unmapped",
@@ -272,6 +281,42 @@ fn dma_is_below_4gib_aligned_and_zeroed() -> Result<(), String> {
     Ok(())
 }
 
+/// W^X over the real page tables, not the plan: every page of the kernel image (4 KiB steps)
+/// and the whole identity map (one probe per 2 MiB, plus its last 4 KiB page) is either
+/// writable or executable, never both, and only .text is executable.
+fn only_text_is_executable_and_nothing_is_both() -> Result<(), String> {
+    const STEP: u64 = 2 << 20;
+    let image = memory::kernel_image();
+    let ram_end = regions::ram_ranges(boot::info().memory_map.regions())
+        .last()
+        .map_or(0, |r| r.end);
+    let map_end = ram_end.max(layout::DEVICE_MEMORY_END);
+    let image_pages = (image.image.start..image.image.end).step_by(FRAME_SIZE as usize);
+    let map_probes = (0..map_end)
+        .step_by(STEP as usize)
+        .flat_map(|start| [start, start + STEP - FRAME_SIZE]);
+    let mut executable_pages = 0u64;
+    for address in image_pages.chain(map_probes) {
+        let Some((_, flags)) = paging::translate(address) else {
+            continue;
+        };
+        let executable = !flags.contains(PageTableFlags::NO_EXECUTE);
+        ktest_assert!(
+            !(executable && flags.contains(PageTableFlags::WRITABLE)),
+            "{address:#x} is writable and executable ({flags:?})"
+        );
+        if executable {
+            ktest_assert!(
+                image.text.contains(&address),
+                "{address:#x} is executable outside .text ({flags:?})"
+            );
+            executable_pages += 1;
+        }
+    }
+    ktest_assert!(executable_pages > 0, "no page of .text is executable");
+    Ok(())
+}
+
 /// The raw write that a self-test expects to fault.
 extern "C" fn write_byte(address: usize) {
     // SAFETY: not sound on purpose: the write must fault, and catch_fault recovers.
@@ -355,6 +400,34 @@ fn stack_guard_page_faults_and_is_named() -> Result<(), String> {
     ktest_assert!(
         stack::guard_owner(below).is_none(),
         "freed stack still named"
+    );
+    Ok(())
+}
+
+/// A stack must leave its slot a guard page; sizes near `usize::MAX` must not wrap around to
+/// a small stack when rounded up to whole pages.
+fn oversized_stack_is_refused() -> Result<(), String> {
+    let before = memory::stats();
+    let largest = stack_area::MAX_STACK_SIZE as usize;
+    for size in [largest + 1, usize::MAX - 100, usize::MAX] {
+        ktest_assert!(
+            KernelStack::allocate("too-big", size).is_err(),
+            "a stack of {size} bytes was granted"
+        );
+    }
+    let stack = KernelStack::allocate("largest", largest).map_err(|e| alloc::format!("{e:?}"))?;
+    ktest_assert!(
+        stack.top() - stack.bottom() == stack_area::MAX_STACK_SIZE,
+        "largest stack is {} bytes",
+        stack.top() - stack.bottom()
+    );
+    drop(stack);
+    let after = memory::stats();
+    ktest_assert!(
+        after.kernel_stacks == before.kernel_stacks,
+        "{} stacks before, {} after",
+        before.kernel_stacks,
+        after.kernel_stacks
     );
     Ok(())
 }

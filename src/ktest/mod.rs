@@ -1,6 +1,7 @@
 //! In-kernel self-tests: the same kernel, booted with `selftest` on its command line, runs
 //! every test below on real (emulated) hardware, prints one line per test on the serial port,
-//! then exits QEMU through isa-debug-exit with pass or fail. tests/selftest.sh reads both.
+//! then exits QEMU through isa-debug-exit with pass or fail. tests/e2e/test_boot.py reads both
+//! (and tests/e2e/test_memory.py, at three memory sizes).
 
 #[cfg(target_os = "none")]
 mod boot_tests;
@@ -12,6 +13,8 @@ mod memory_tests;
 mod net_tests;
 #[cfg(target_os = "none")]
 mod nic_tests;
+#[cfg(target_os = "none")]
+mod registers;
 #[cfg(target_os = "none")]
 mod runner;
 #[cfg(target_os = "none")]

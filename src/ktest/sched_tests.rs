@@ -1,6 +1,6 @@
 //! Self-tests of threads, the scheduler and the blocking primitives.
 
-use super::KernelTest;
+use super::{KernelTest, registers};
 use crate::ktest_assert;
 use crate::memory::heap;
 use crate::sched::{self, ThreadState};
@@ -20,6 +20,10 @@ pub const TESTS: &[KernelTest] = &[
     KernelTest {
         name: "sched::cpu_bound_threads_are_preempted",
         run: cpu_bound_threads_are_preempted,
+    },
+    KernelTest {
+        name: "sched::preemption_preserves_registers",
+        run: preemption_preserves_registers,
     },
     KernelTest {
         name: "sched::sleep_50ms_wakes_on_time",
@@ -50,8 +54,8 @@ pub const TESTS: &[KernelTest] = &[
         run: spawn_join_1000_frees_everything,
     },
     KernelTest {
-        name: "sched::yield_loop_switch_rate",
-        run: yield_loop_switch_rate,
+        name: "sched::every_yield_switches_to_the_other_thread",
+        run: every_yield_switches_to_the_other_thread,
     },
 ];
 
@@ -105,6 +109,49 @@ fn cpu_bound_threads_are_preempted() -> Result<(), String> {
         "CPU time not shared: {spinner_ticks:?} ticks"
     );
     ktest_assert!(preemptions >= 5, "only {preemptions} preemptions");
+    Ok(())
+}
+
+/// A countdown loop in assembly holds a pattern in every register while a spinning thread
+/// competes for the CPU, so the timer preempts the loop, switches to the spinner and later
+/// back. Repeated until the loop has been preempted (a switch counted while it ran) three
+/// times; every round must end with the pattern intact.
+fn preemption_preserves_registers() -> Result<(), String> {
+    const COUNTDOWN: u64 = 200_000;
+    /// Guest ticks before giving up: three preemptions need about 30, one slice each.
+    const GIVE_UP_TICKS: u64 = 2000;
+    static STOP: AtomicBool = AtomicBool::new(false);
+    STOP.store(false, Ordering::SeqCst);
+    let spinner = sched::spawn("register-rival", || {
+        while !STOP.load(Ordering::Relaxed) {
+            core::hint::spin_loop();
+        }
+    });
+    let mut expected = registers::PATTERN;
+    expected[1] = 0;
+    let start = time::ticks();
+    let (mut rounds, mut preempted_inside) = (0u64, 0u64);
+    let mut outcome = Ok(());
+    while preempted_inside < 3 && time::ticks() - start < GIVE_UP_TICKS {
+        let before = sched::stats().preemptions;
+        let after_loop = registers::around_countdown(COUNTDOWN);
+        if sched::stats().preemptions != before {
+            preempted_inside += 1;
+        }
+        rounds += 1;
+        outcome = registers::compare(&after_loop, &expected)
+            .map_err(|e| alloc::format!("round {rounds}: {e}"));
+        if outcome.is_err() {
+            break;
+        }
+    }
+    STOP.store(true, Ordering::SeqCst);
+    spinner.join();
+    outcome?;
+    ktest_assert!(
+        preempted_inside >= 3,
+        "the loop was preempted {preempted_inside} times in {rounds} rounds"
+    );
     Ok(())
 }
 
@@ -270,19 +317,26 @@ fn wait_timeout_expires_and_wakes() -> Result<(), String> {
 
 /// IRQ 5 has no device on QEMU's PC; `int` on its vector runs the registered handler
 /// through the real interrupt path (trap_dispatch, EOI, the scheduler's exit hook), as the
-/// NIC's interrupt will: the handler sets a flag and wakes the waiting thread.
+/// NIC's interrupt will: the handler sets a flag and wakes the waiting thread, and the exit
+/// hook switches to that thread before the interrupted one (kmain) runs again.
+///
+/// The promptness is checked by order of events, not by the clock: on a busy host a timer
+/// tick may land anywhere, but the waiter must have run before `int` returns to kmain.
 fn interrupt_handler_wakes_a_thread() -> Result<(), String> {
     const UNUSED_IRQ: u8 = 5;
     static QUEUE: WaitQueue = WaitQueue::new();
     static EVENT: AtomicBool = AtomicBool::new(false);
     static WOKEN: AtomicBool = AtomicBool::new(false);
+    static WAITER_RAN: AtomicBool = AtomicBool::new(false);
     fn handler() {
         EVENT.store(true, Ordering::SeqCst);
         WOKEN.store(QUEUE.wake_one(), Ordering::SeqCst);
     }
+    EVENT.store(false, Ordering::SeqCst);
+    WAITER_RAN.store(false, Ordering::SeqCst);
     let waiter = sched::spawn("irq-waiter", || {
         QUEUE.wait_until(|| EVENT.load(Ordering::SeqCst));
-        time::ticks()
+        WAITER_RAN.store(true, Ordering::SeqCst);
     });
     while !sched::threads()
         .iter()
@@ -291,26 +345,25 @@ fn interrupt_handler_wakes_a_thread() -> Result<(), String> {
         sched::yield_now();
     }
     crate::interrupts::register_irq(UNUSED_IRQ, handler);
-    let raised_at = time::ticks();
     // SAFETY: vector 37 is IRQ 5's entry stub, which handles a software `int` like the
     // hardware interrupt (no error code); its handler only touches atomics and wakes.
     unsafe { core::arch::asm!("int {}", const crate::cpu::trap::FIRST_IRQ_VECTOR + UNUSED_IRQ) };
+    let ran_before_kmain = WAITER_RAN.load(Ordering::SeqCst);
     crate::cpu::pic::mask(UNUSED_IRQ);
-    let woke_at = waiter.join();
+    waiter.join();
     ktest_assert!(
         WOKEN.load(Ordering::SeqCst),
         "wake_one in the handler found no waiter"
     );
     ktest_assert!(
-        woke_at - raised_at <= 1,
-        "the waiter ran {} ticks after the interrupt",
-        woke_at - raised_at
+        ran_before_kmain,
+        "the woken thread did not run before the interrupted one resumed"
     );
     Ok(())
 }
 
-/// 1000 threads, in batches of 50 (each has a 32 KiB stack; the heap is 4 MiB), plus 20
-/// detached ones: afterwards the heap and the thread table are as they were.
+/// 1000 threads, in batches of 50 (the thread table holds 256), plus 20 detached ones:
+/// afterwards the heap and the thread table are as they were.
 fn spawn_join_1000_frees_everything() -> Result<(), String> {
     const BATCH: u64 = 50;
     let mut handles = Vec::with_capacity(BATCH as usize);
@@ -347,8 +400,11 @@ fn spawn_join_1000_frees_everything() -> Result<(), String> {
     Ok(())
 }
 
-/// Two threads yield to each other for 200 ms: every yield is a context switch.
-fn yield_loop_switch_rate() -> Result<(), String> {
+/// Two threads yield to each other for 200 ms: with nothing else ready, every yield is a
+/// context switch to the other thread, so the switches counted by the scheduler are the two
+/// threads' yields added up, and the two take turns. The rate is logged as a figure, not asserted: under TCG on a
+/// loaded host it says more about the host than about the scheduler.
+fn every_yield_switches_to_the_other_thread() -> Result<(), String> {
     static STOP: AtomicBool = AtomicBool::new(false);
     STOP.store(false, Ordering::SeqCst);
     let partner = sched::spawn("yielder", || {
@@ -361,8 +417,10 @@ fn yield_loop_switch_rate() -> Result<(), String> {
     });
     let switches_before = sched::stats().context_switches;
     let start = time::ticks();
+    let mut my_yields = 0u64;
     while time::ticks() - start < 200 {
         sched::yield_now();
+        my_yields += 1;
     }
     let elapsed = time::ticks() - start;
     let switches = sched::stats().context_switches - switches_before;
@@ -373,11 +431,17 @@ fn yield_loop_switch_rate() -> Result<(), String> {
         "sched: yield loop: {switches} context switches in {elapsed} ms = {per_second} per second ({} ns each)",
         1_000_000_000 / per_second.max(1)
     );
-    ktest_assert!(per_second > 1000, "only {per_second} switches per second");
-    // Each of the partner's yields is one switch away from it and one back.
+    ktest_assert!(my_yields > 0, "the loop never yielded");
+    // Slack of 5%, plus two for the edges of the window: a thread that other boots start
+    // (a driver's, woken by its interrupt) may take a turn now and then.
+    let yields = my_yields + partner_yields;
     ktest_assert!(
-        partner_yields.abs_diff(switches / 2) <= switches / 20 + 2,
-        "{switches} switches but the partner yielded {partner_yields} times"
+        switches.abs_diff(yields) <= yields / 20 + 2,
+        "{switches} switches for {my_yields} + {partner_yields} yields"
+    );
+    ktest_assert!(
+        my_yields.abs_diff(partner_yields) <= my_yields / 20 + 1,
+        "the threads did not alternate: {my_yields} and {partner_yields} yields"
     );
     Ok(())
 }

@@ -41,9 +41,10 @@ pub fn init(boot: &BootInfo, kernel_image: Range<u64>) -> u64 {
     let frame_limit = usable.last().map_or(0, |r| r.end / FRAME_SIZE);
     let words = FrameBitmap::words_needed(frame_limit);
     let bytes = align_up(words as u64 * 8, FRAME_SIZE);
+    // The bitmap must lie below 4 GiB; its range need not (a range may run on past 4 GiB).
     let home = usable
         .iter()
-        .find(|r| r.end <= FRAMES_BELOW_4GIB * FRAME_SIZE && r.end - r.start >= bytes)
+        .find(|r| r.end - r.start >= bytes && r.start + bytes <= FRAMES_BELOW_4GIB * FRAME_SIZE)
         .unwrap_or_else(|| panic!("no {bytes} bytes of free RAM below 4 GiB for the frame bitmap"));
     let storage = home.start..home.start + bytes;
     // SAFETY: `storage` is free RAM (from the cleaned-up map) below 4 GiB, so the boot page

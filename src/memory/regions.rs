@@ -15,6 +15,18 @@ use core::ops::Range;
 /// The size of a physical frame and of a small page (SDM vol. 3A, 4.5: 4-KByte pages).
 pub const FRAME_SIZE: u64 = 4096;
 
+/// The end of the physical addresses the kernel uses. The identity map puts physical address
+/// X at virtual address X, and with 4-level paging a virtual address below the upper half
+/// must be under 2^47 (canonical addresses, SDM vol. 1, 3.3.7.1). A memory map entry beyond
+/// it (firmware bugs happen) is cut here, which also keeps the rounding below far from
+/// wrapping around 2^64.
+pub const PHYSICAL_ADDRESS_LIMIT: u64 = 1 << 47;
+
+/// `region` as a range, cut at [`PHYSICAL_ADDRESS_LIMIT`] (empty if it lies wholly above).
+fn clipped(region: &MemoryRegion) -> Range<u64> {
+    region.start.min(PHYSICAL_ADDRESS_LIMIT)..region.end.min(PHYSICAL_ADDRESS_LIMIT)
+}
+
 /// Rounds `value` up to a multiple of `align` (a power of two).
 pub fn align_up(value: u64, align: u64) -> u64 {
     (value + align - 1) & !(align - 1)
@@ -61,20 +73,21 @@ pub fn subtract(ranges: &[Range<u64>], holes: &[Range<u64>]) -> Vec<Range<u64>> 
     result
 }
 
-/// The RAM the frame allocator may manage: every `Usable` region of `map`, sorted and merged,
-/// minus any region the map marks otherwise (when entries overlap, "not usable" wins), minus
-/// `reserved`, shrunk to whole frames. Regions left without a whole frame are dropped.
+/// The RAM the frame allocator may manage: every `Usable` region of `map` (below
+/// [`PHYSICAL_ADDRESS_LIMIT`]), sorted and merged, minus any region the map marks otherwise
+/// (when entries overlap, "not usable" wins), minus `reserved`, shrunk to whole frames.
+/// Regions left without a whole frame are dropped.
 pub fn usable_ranges(map: &[MemoryRegion], reserved: &[Range<u64>]) -> Vec<Range<u64>> {
     let usable = merge(
         map.iter()
             .filter(|r| r.kind == RegionKind::Usable)
-            .map(|r| r.start..r.end)
+            .map(clipped)
             .collect(),
     );
     let mut holes: Vec<Range<u64>> = map
         .iter()
         .filter(|r| r.kind != RegionKind::Usable)
-        .map(|r| r.start..r.end)
+        .map(clipped)
         .collect();
     holes.extend_from_slice(reserved);
     subtract(&usable, &holes)
@@ -84,8 +97,9 @@ pub fn usable_ranges(map: &[MemoryRegion], reserved: &[Range<u64>]) -> Vec<Range
         .collect()
 }
 
-/// RAM in the wide sense, for the page tables: usable RAM and the RAM that holds ACPI tables,
-/// sorted, merged and shrunk to whole pages. Everything else below 4 GiB is device memory.
+/// RAM in the wide sense, for the page tables: usable RAM and the RAM that holds ACPI tables
+/// (below [`PHYSICAL_ADDRESS_LIMIT`]), sorted, merged and shrunk to whole pages. Everything
+/// else below 4 GiB is device memory.
 pub fn ram_ranges(map: &[MemoryRegion]) -> Vec<Range<u64>> {
     let is_ram = |kind| {
         matches!(
@@ -93,16 +107,11 @@ pub fn ram_ranges(map: &[MemoryRegion]) -> Vec<Range<u64>> {
             RegionKind::Usable | RegionKind::AcpiReclaimable | RegionKind::AcpiNvs
         )
     };
-    merge(
-        map.iter()
-            .filter(|r| is_ram(r.kind))
-            .map(|r| r.start..r.end)
-            .collect(),
-    )
-    .into_iter()
-    .map(|r| align_up(r.start, FRAME_SIZE)..align_down(r.end, FRAME_SIZE))
-    .filter(|r| r.start < r.end)
-    .collect()
+    merge(map.iter().filter(|r| is_ram(r.kind)).map(clipped).collect())
+        .into_iter()
+        .map(|r| align_up(r.start, FRAME_SIZE)..align_down(r.end, FRAME_SIZE))
+        .filter(|r| r.start < r.end)
+        .collect()
 }
 
 #[cfg(test)]
@@ -198,6 +207,32 @@ mod tests {
             region(0xfffc_0000, 0x1_0000_0000, RegionKind::Reserved),
         ];
         assert_eq!(ram_ranges(&map), vec![0..0x9f000, MIB..0x800_0000]);
+    }
+
+    #[test]
+    fn regions_beyond_the_identity_map_are_cut_or_dropped() {
+        // Near 2^64 rounding the start up to a frame would wrap to 0 and turn the region
+        // into "all of memory"; above 2^47 no identity mapping can reach the RAM.
+        let map = [
+            region(MIB, 2 * MIB, RegionKind::Usable),
+            region(u64::MAX - 0x7ff, u64::MAX - 0x100, RegionKind::Usable),
+            region(
+                PHYSICAL_ADDRESS_LIMIT - 4 * MIB,
+                PHYSICAL_ADDRESS_LIMIT + MIB,
+                RegionKind::Usable,
+            ),
+            region(
+                PHYSICAL_ADDRESS_LIMIT,
+                PHYSICAL_ADDRESS_LIMIT + MIB,
+                RegionKind::AcpiNvs,
+            ),
+        ];
+        let expected = vec![
+            MIB..2 * MIB,
+            PHYSICAL_ADDRESS_LIMIT - 4 * MIB..PHYSICAL_ADDRESS_LIMIT,
+        ];
+        assert_eq!(usable_ranges(&map, &[]), expected);
+        assert_eq!(ram_ranges(&map), expected);
     }
 
     proptest::proptest! {

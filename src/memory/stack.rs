@@ -82,11 +82,12 @@ impl KernelStack {
     /// A stack of `size` bytes (rounded up to whole pages, at most 1020 KiB) for the thread
     /// called `name`, zeroed, with an unmapped guard below it.
     pub fn allocate(name: &str, size: usize) -> Result<KernelStack, OutOfMemory> {
-        let size = (size.max(1) as u64).next_multiple_of(FRAME_SIZE);
-        if size > MAX_STACK_SIZE {
+        // Compared before rounding up: near usize::MAX the rounding would wrap to 0.
+        if size as u64 > MAX_STACK_SIZE {
             log::warn!("memory: stack {name:?} of {size} bytes exceeds {MAX_STACK_SIZE}");
             return Err(OutOfMemory);
         }
+        let size = (size.max(1) as u64).next_multiple_of(FRAME_SIZE);
         let slot = claim_slot(StackName::new(name), size).ok_or(OutOfMemory)?;
         let range = stack_area::stack_range(slot, size);
         for page in range.clone().step_by(FRAME_SIZE as usize) {

@@ -1,8 +1,8 @@
 //! The run queue: the threads that are ready to run, in the order they will run.
 //!
 //! A fixed ring of thread slots, so that pushing a thread (which interrupt handlers do when
-//! they wake one) never allocates: the heap's lock is not interrupt-safe, and an interrupt
-//! handler that waited for it could wait forever for the thread it interrupted.
+//! they wake one) never allocates: a wake-up can never fail for lack of memory, and never
+//! waits, interrupts off, for the heap to grow.
 //! Each thread is in the queue at most once, so `N` slots (the size of the thread table)
 //! always suffice.
 
@@ -52,7 +52,7 @@ impl<const N: usize> RunQueue<N> {
         self.len == 0
     }
 
-    /// Whether `id` is queued (used by assertions and tests).
+    /// Whether `id` is queued (the scheduler asserts with it before queueing a woken thread).
     pub fn contains(&self, id: ThreadId) -> bool {
         (0..self.len).any(|i| self.slots[(self.head + i) % N] == id)
     }

@@ -3,10 +3,12 @@
 //! Locking rules (see also docs/04-threads.md):
 //! - `SCHEDULER` is only ever locked with interrupts disabled (the lock does that itself), so
 //!   the timer interrupt and the wake-ups of interrupt handlers can use it too.
-//! - Nothing here allocates or frees memory while the lock is held, or with interrupts off:
-//!   the heap's lock is an ordinary spin lock, and a thread preempted while holding it would
-//!   never get the CPU back to release it. Stacks are allocated before the lock is taken and
-//!   dropped after it is released; the queues are fixed arrays.
+//! - Nothing here allocates or frees memory while the lock is held. The heap takes its own
+//!   lock with interrupts off (src/memory/heap.rs), so this is not about deadlock: it keeps
+//!   the interrupts-off window short (growing the heap searches the frame bitmap and logs a
+//!   line) and means that a wake-up or a switch cannot fail for lack of memory. Stacks are
+//!   allocated before the lock is taken and dropped after it is released; the queues are
+//!   fixed arrays.
 //! - A switch happens with interrupts disabled but with the lock already *released*: on one
 //!   CPU, with interrupts off, nothing else can run, so the raw pointers handed to
 //!   `switch_stacks` stay valid until it has used them.
@@ -107,7 +109,7 @@ struct Scheduler {
     slice_start: u64,
     /// Tick of the last accounting, to charge CPU time.
     last_tick: u64,
-    /// A thread became ready since the last switch: the timer switches at once.
+    /// A thread became ready since the last switch: the next interrupt exit switches at once.
     woken_since_switch: bool,
     next_serial: u64,
     next_ticket: u64,
@@ -152,6 +154,8 @@ impl Scheduler {
 
     /// Puts `id` in the run queue (it was blocked, sleeping or just created).
     fn make_ready(&mut self, id: ThreadId) {
+        // Queued twice, a thread would run twice on one stack at once: fail here, not later.
+        assert!(!self.run_queue.contains(id), "{id:?} made ready twice");
         let thread = self.thread_mut(id);
         thread.state = ThreadState::Ready;
         thread.waiting = None;
@@ -185,9 +189,10 @@ impl Scheduler {
         Some(Switch { save, load })
     }
 
-    /// Charges the ticks since the last call to the current thread and wakes the sleepers
-    /// whose time has come. Returns whether the current thread should give up the CPU.
-    fn on_timer(&mut self, now: u64) -> bool {
+    /// Runs at the end of every hardware interrupt, the timer's or a device's: charges the
+    /// ticks since the last call to the current thread and wakes the sleepers whose time has
+    /// come. Returns whether the current thread should give up the CPU.
+    fn after_interrupt(&mut self, now: u64) -> bool {
         let elapsed = now - self.last_tick;
         self.last_tick = now;
         let current = self.current;
@@ -354,7 +359,15 @@ pub fn exit_current() -> ! {
 }
 
 /// Gives the CPU to the next ready thread, if there is one; this thread stays ready.
+///
+/// Panics if called with interrupts disabled: the caller may hold an `IrqSafeSpinLock`, and
+/// the threads (and the handlers their interrupts run) that get the CPU meanwhile would find
+/// it taken. The same rule as for blocking (src/sync/mod.rs, rule 2).
 pub fn yield_now() {
+    assert!(
+        interrupts::are_enabled(),
+        "yield_now with interrupts disabled (an IrqSafeSpinLock held?)"
+    );
     interrupts::without_interrupts(|| {
         let switch = SCHEDULER.lock().switch_from_current(time::ticks());
         perform(switch);
@@ -410,7 +423,7 @@ fn on_interrupt_exit() {
     let (switch, overflowed) = {
         let mut scheduler = SCHEDULER.lock();
         let overflowed = below_stack(&scheduler);
-        let switch = if scheduler.on_timer(now) {
+        let switch = if scheduler.after_interrupt(now) {
             scheduler.stats.preemptions += 1;
             scheduler.switch_from_current(now)
         } else {
@@ -424,9 +437,11 @@ fn on_interrupt_exit() {
     perform(switch);
 }
 
-/// The current thread's name if RSP has gone below the bottom of its stack. With the guard
-/// page below every stack this cannot be seen (the fault comes first); with a plain heap
-/// stack it catches the overflow after the fact.
+/// The current thread's name if RSP has gone below the bottom of its stack. An overflow that
+/// runs into the guard below the stack faults there first (src/memory/stack_area.rs); this
+/// catches, after the fact, an RSP that skipped the whole guard (a frame bigger than the
+/// guard, in code without stack probes, or assembly that sets RSP itself) and now points
+/// into some other stack's slot.
 fn below_stack(scheduler: &Scheduler) -> Option<ThreadName> {
     let thread = scheduler.thread(scheduler.current);
     let bottom = thread.stack.as_ref()?.bottom();

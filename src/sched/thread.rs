@@ -102,7 +102,8 @@ pub struct ThreadInfo {
 pub struct SchedStats {
     /// Every switch from one thread to another, for any reason.
     pub context_switches: u64,
-    /// The switches made by the timer interrupt: end of a time slice, or a thread woken.
+    /// The switches made at the end of an interrupt (the timer's or a device's): end of a
+    /// time slice, or a thread woken.
     pub preemptions: u64,
     /// Threads in the table, the exited ones not yet joined included.
     pub threads: usize,

@@ -12,6 +12,7 @@
 //! takes a lock the interrupted code did not expect to share, or a recursive call). That is
 //! a bug, and `lock` panics to say so instead of spinning forever.
 
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use spin::{Mutex, MutexGuard};
 use x86_64::instructions::interrupts;
@@ -23,6 +24,10 @@ pub struct IrqSafeSpinLock<T> {
 /// Restores the interrupt flag as it was before the lock was taken.
 struct InterruptsRestore {
     were_enabled: bool,
+    /// The flag belongs to the thread that took the lock: a guard moved to another thread
+    /// would switch that thread's interrupts on or off when dropped. The raw pointer makes
+    /// the guard neither `Send` nor `Sync`.
+    _this_thread_only: PhantomData<*const ()>,
 }
 
 impl Drop for InterruptsRestore {
@@ -52,6 +57,7 @@ impl<T> IrqSafeSpinLock<T> {
     pub fn lock(&self) -> IrqSafeGuard<'_, T> {
         let restore = InterruptsRestore {
             were_enabled: interrupts::are_enabled(),
+            _this_thread_only: PhantomData,
         };
         interrupts::disable();
         let guard = self
@@ -68,6 +74,7 @@ impl<T> IrqSafeSpinLock<T> {
     pub fn try_lock(&self) -> Option<IrqSafeGuard<'_, T>> {
         let restore = InterruptsRestore {
             were_enabled: interrupts::are_enabled(),
+            _this_thread_only: PhantomData,
         };
         interrupts::disable();
         let guard = self.inner.try_lock()?;

@@ -8,11 +8,14 @@
 //!
 //! Locking rules (docs/04-threads.md explains them):
 //! 1. Data an interrupt handler touches is protected by an `IrqSafeSpinLock` (or atomics).
-//! 2. Never block (wait, sleep, lock a `Mutex`) while holding an `IrqSafeSpinLock` or with
-//!    interrupts disabled: the CPU would never get to the thread that wakes you. Blocking
-//!    calls check this and panic.
-//! 3. Never allocate or free heap memory while holding an `IrqSafeSpinLock`, or in an
-//!    interrupt handler: the heap's lock does not disable interrupts.
+//! 2. Never block (wait, sleep, lock a `Mutex`) or yield while holding an `IrqSafeSpinLock`
+//!    or with interrupts disabled: the CPU would never get to the thread that wakes you, or
+//!    the next thread would find your lock taken. Blocking calls and `yield_now` check this
+//!    and panic.
+//! 3. Do not allocate or free heap memory while holding an `IrqSafeSpinLock`, or in an
+//!    interrupt handler. The heap takes its lock with interrupts off, so this would not
+//!    deadlock, but an allocation may grow the heap (a bitmap search and a log line, all with
+//!    interrupts off) or fail, and a handler must be short and has nobody to report to.
 //! 4. An interrupt handler never waits; it may wake.
 //! 5. A `Mutex` may be held across blocking calls; take several in one fixed order.
 

@@ -6,6 +6,7 @@
 
 use super::WaitQueue;
 use core::cell::UnsafeCell;
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -17,13 +18,19 @@ pub struct Mutex<T: ?Sized> {
 
 // SAFETY: the lock hands out access to `value` to one thread at a time, so sharing the
 // Mutex between threads only ever moves a `T` between threads: T: Send suffices.
+// (`Send` needs no impl: the compiler derives it from the fields when T: Send.)
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
-// SAFETY: sending the Mutex sends the `T` inside it.
-unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 
 /// Access to the value; unlocks when dropped.
+///
+/// The guard hands out `&T` through `&MutexGuard`, so sharing the guard between threads
+/// shares the `T`: the guard may be `Sync` only when `T` is. Left to itself the compiler
+/// would derive `Sync` from `&Mutex<T>` (which needs only `T: Send`) and let two threads
+/// use a `Cell` inside the lock at once; the `PhantomData<&mut T>` adds the `T: Sync` bound,
+/// as std's MutexGuard does.
 pub struct MutexGuard<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,
+    _shares_t: PhantomData<&'a mut T>,
 }
 
 impl<T> Mutex<T> {
@@ -57,7 +64,10 @@ impl<T: ?Sized> Mutex<T> {
         self.locked
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .ok()
-            .map(|_| MutexGuard { mutex: self })
+            .map(|_| MutexGuard {
+                mutex: self,
+                _shares_t: PhantomData,
+            })
     }
 }
 
