@@ -59,9 +59,15 @@ impl KernelProbe for LiveKernel {
             rx_bytes: driver.rx_bytes,
             tx_bytes: driver.tx_bytes,
             rx_errors: driver.rx_errors + driver.rx_bad_headers,
+            rx_ring_overflows: driver.rx_ring_overflows,
+            rx_fifo_overflows: driver.rx_fifo_overflows,
+            rx_missed: driver.rx_missed,
+            rx_dropped: driver.rx_dropped,
             interrupts: driver.interrupts,
+            link_up: driver.link_up,
             tcp_sockets_used: stack.tcp_sockets_used as u64,
             tcp_sockets_max: net::MAX_TCP_SOCKETS as u64,
+            half_open_expired: stack.half_open_expired,
         }
     }
 

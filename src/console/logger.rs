@@ -1,12 +1,25 @@
 //! The `log` backend: formats each record with the uptime and level, and writes it to both
-//! consoles under one interrupt-safe lock.
+//! consoles.
+//!
+//! Writing one 100-character line to a 115200-baud UART takes about 9 ms. Holding interrupts
+//! off that long would lose timer ticks, so a thread writes with interrupts ON. An interrupt
+//! handler (or any code running with interrupts off) must never wait for the consoles: the
+//! thread holding them may be the one it interrupted. It writes directly if the consoles are
+//! free, and otherwise leaves its line in [`DEFERRED`] for the holder to write before it lets go.
+//!
+//! ```text
+//!   thread, interrupts on:   lock consoles ──> write line ──> write DEFERRED ──> unlock
+//!                                  ^ an IRQ arrives here and logs:
+//!   handler, interrupts off: try_lock consoles ── busy ──> append its line to DEFERRED
+//! ```
 
+use super::line_buffer::LineBuffer;
 use super::serial::{self, Serial};
 use super::vga::{COLUMNS, Colour, ROWS, TextScreen, attribute};
 use core::fmt::{self, Write};
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use spin::{Mutex, Once};
-use x86_64::instructions::interrupts::without_interrupts;
+use x86_64::instructions::interrupts::{self, without_interrupts};
 
 /// Physical (and, identity-mapped, virtual) address of the VGA text buffer.
 const VGA_TEXT_BUFFER: usize = 0xb8000;
@@ -33,6 +46,12 @@ impl Write for Consoles {
 }
 
 static CONSOLES: Once<Mutex<Consoles>> = Once::new();
+
+/// Room for the lines logged with interrupts off while a thread held the consoles.
+const DEFERRED_BYTES: usize = 1024;
+
+/// Lines waiting for the consoles. Only ever locked with interrupts off, for a copy.
+static DEFERRED: Mutex<LineBuffer<DEFERRED_BYTES>> = Mutex::new(LineBuffer::new());
 static CLOCK: Once<fn() -> u64> = Once::new();
 static LOGGER: KernelLogger = KernelLogger;
 
@@ -62,9 +81,56 @@ pub fn set_clock(clock: fn() -> u64) {
     CLOCK.call_once(|| clock);
 }
 
-fn with_consoles(body: impl FnOnce(&mut Consoles)) {
-    if let Some(consoles) = CONSOLES.get() {
-        without_interrupts(|| body(&mut consoles.lock()));
+/// Runs `body` on the consoles. See the module comment for the locking rule.
+fn with_consoles(body: impl FnOnce(&mut dyn Write)) {
+    let Some(consoles) = CONSOLES.get() else {
+        return;
+    };
+    if interrupts::are_enabled() {
+        // A thread: waiting is allowed (the holder runs again at a timer tick at the latest).
+        let mut guard = consoles.lock();
+        body(&mut *guard);
+        write_deferred(&mut guard);
+    } else if let Some(mut guard) = consoles.try_lock() {
+        body(&mut *guard);
+        write_deferred(&mut guard);
+    } else {
+        let mut line = LineBuffer::<DEFERRED_BYTES>::new();
+        body(&mut line);
+        DEFERRED.lock().push_line(line.as_bytes());
+        return;
+    }
+    // A line deferred between our last look and the unlock is written by whoever can.
+    while !without_interrupts(|| DEFERRED.lock().is_empty()) {
+        match consoles.try_lock() {
+            Some(mut guard) => write_deferred(&mut guard),
+            None => break,
+        }
+    }
+}
+
+/// Writes out the deferred lines; the caller holds the consoles.
+fn write_deferred(consoles: &mut Consoles) {
+    let mut lines = LineBuffer::<DEFERRED_BYTES>::new();
+    loop {
+        // try_lock: DEFERRED is only held with interrupts off, for a copy, so it is busy here
+        // only in a fatal report that interrupted that copy; the report matters more.
+        let Some(dropped) =
+            without_interrupts(|| DEFERRED.try_lock().map(|mut d| d.take(&mut lines)))
+        else {
+            return;
+        };
+        if lines.as_bytes().is_empty() && dropped == 0 {
+            return;
+        }
+        // Whole lines of formatted UTF-8 text went in, so they come out as valid UTF-8.
+        consoles.write_str(core::str::from_utf8(lines.as_bytes()).unwrap_or("?\n"));
+        if dropped > 0 {
+            let _ = writeln!(
+                consoles,
+                "[log: {dropped} lines from interrupt handlers lost]"
+            );
+        }
     }
 }
 

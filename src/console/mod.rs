@@ -1,10 +1,12 @@
 //! The consoles: COM1 serial and the VGA text screen, written together, behind the `log`
 //! facade. Every `log::info!` in the kernel ends up here.
 //!
-//! Locking rule: the consoles sit behind one spin lock that is only ever taken with
-//! interrupts disabled, so an interrupt handler that logs cannot deadlock against the thread
-//! it interrupted. The fatal path (panic, exception) breaks the lock instead of waiting.
+//! Locking rule: a thread writes to the consoles with interrupts on (a slow UART must not
+//! cost timer ticks); code running with interrupts off never waits for them, it leaves its
+//! line for the holder to write (src/console/logger.rs). The fatal path (panic, exception)
+//! breaks the lock instead of waiting.
 
+pub mod line_buffer;
 #[cfg(target_os = "none")]
 mod logger;
 #[cfg(target_os = "none")]

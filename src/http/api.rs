@@ -107,9 +107,16 @@ fn write_nic(json: &mut JsonWriter, nic: &NicInfo) {
         .field("rx_bytes", nic.rx_bytes)
         .field("tx_bytes", nic.tx_bytes)
         .field("rx_errors", nic.rx_errors)
+        .field("rx_ring_overflows", nic.rx_ring_overflows)
+        .field("rx_fifo_overflows", nic.rx_fifo_overflows)
+        .field("rx_missed", nic.rx_missed)
+        .field("rx_dropped", nic.rx_dropped)
         .field("interrupts", nic.interrupts)
+        .key("link_up")
+        .boolean(nic.link_up)
         .field("tcp_sockets_used", nic.tcp_sockets_used)
         .field("tcp_sockets_max", nic.tcp_sockets_max)
+        .field("half_open_expired", nic.half_open_expired)
         .end_object();
 }
 
@@ -162,6 +169,7 @@ mod tests {
         assert!(json.starts_with(r#"{"uptime_ms":1500,"scheduler":{"context_switches":42,"thread_count":1,"threads":[{"id":1,"name":"net \"poll\"","state":"blocked","ticks":7}]},"memory":{"#));
         assert!(json.contains(r#""mac":"52:54:00:12:34:56""#));
         assert!(json.contains(r#""address":"10.0.2.15/24""#));
+        assert!(json.contains(r#""rx_missed":0,"rx_dropped":0,"interrupts":0,"link_up":false,"#));
         assert!(json.ends_with(r#""workers":0}}"#));
     }
 

@@ -46,10 +46,19 @@ pub struct NicInfo {
     pub rx_bytes: u64,
     pub tx_bytes: u64,
     pub rx_errors: u64,
+    /// Frames lost under load: the ring was full (RXOVW interrupts), the chip's FIFO
+    /// overflowed, the chip missed them (MPC), or the queue to the stack was full.
+    pub rx_ring_overflows: u64,
+    pub rx_fifo_overflows: u64,
+    pub rx_missed: u64,
+    pub rx_dropped: u64,
     pub interrupts: u64,
+    pub link_up: bool,
     /// TCP sockets in use and the most there can be.
     pub tcp_sockets_used: u64,
     pub tcp_sockets_max: u64,
+    /// Half-open connections (SYN received, never ACKed) given up since boot.
+    pub half_open_expired: u64,
 }
 
 /// One PCI function.

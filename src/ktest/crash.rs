@@ -10,10 +10,11 @@ pub fn run(name: &str) -> String {
     log::info!("crashtest: provoking {name:?}");
     match name {
         "panic" => panic!("crash test: deliberate panic"),
-        "page-fault" => {
-            // SAFETY: not sound on purpose: an unmapped address, to test the fatal report.
-            unsafe { core::ptr::write_volatile(0x0000_7000_0000_0000 as *mut u64, 1) };
-            String::from("the write did not fault")
+        "page-fault" => write_unmapped(),
+        "worker-fault" => {
+            // A thread named like the HTTP server's workers (src/http/server.rs) faults while
+            // "serving": the report must name it, so a learner knows which request code broke.
+            crate::sched::spawn("http-worker-crash", write_unmapped).join()
         }
         "stack-overflow" => {
             let depth = recurse_forever(0);
@@ -26,6 +27,13 @@ pub fn run(name: &str) -> String {
         }
         other => alloc::format!("unknown crash test {other:?}"),
     }
+}
+
+/// Writes to an address no page table maps: a page fault the kernel does not survive.
+fn write_unmapped() -> String {
+    // SAFETY: not sound on purpose: an unmapped address, to test the fatal report.
+    unsafe { core::ptr::write_volatile(0x0000_7000_0000_0000 as *mut u64, 1) };
+    String::from("the write did not fault")
 }
 
 /// Switches to a fresh [`KernelStack`] (as a thread would run on) and recurses there until

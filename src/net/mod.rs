@@ -40,6 +40,8 @@ impl AddressConfig {
 pub struct NetStats {
     pub address: Option<Ipv4Cidr>,
     pub tcp_sockets_used: usize,
+    /// Half-open connections (SYN received, never ACKed) given up since boot.
+    pub half_open_expired: u64,
 }
 
 #[cfg(target_os = "none")]
@@ -106,6 +108,7 @@ mod kernel_side {
         poll_loop::inspect(|stack| NetStats {
             address: stack.ipv4_cidr(),
             tcp_sockets_used: stack.tcp_sockets_in_use(),
+            half_open_expired: stack.half_open_expired(),
         })
         .unwrap_or_default()
     }

@@ -33,6 +33,13 @@ pub const TCP_TX_BUFFER_BYTES: usize = 16 * 1024;
 /// A connection without any ACK from the peer for this long is aborted.
 const TCP_TIMEOUT_MS: u64 = 30_000;
 
+/// How long a connection may stay half-open (SYN received, our SYN-ACK sent, no ACK back)
+/// before its listening socket is taken back. smoltcp alone would wait [`TCP_TIMEOUT_MS`], so a
+/// storm of SYNs from peers that never answer (a SYN flood) would hold the whole backlog for
+/// 30 s and every real client would be refused meanwhile. A real client answers a SYN-ACK
+/// within one round trip; 3 s covers one lost SYN-ACK and its retransmission.
+pub const SYN_RECEIVED_TIMEOUT_MS: u64 = 3_000;
+
 /// How long a socket we closed may take to finish the closing handshake before it is
 /// aborted and its memory reused (a peer that never sends its FIN would hold it forever).
 const CLOSE_LINGER_MS: u64 = 5_000;
@@ -92,7 +99,42 @@ struct Listener {
     port: u16,
     backlog: usize,
     /// Sockets listening on `port`, or connected and waiting for `accept`.
-    pending: Vec<SocketHandle>,
+    pending: Vec<Pending>,
+}
+
+/// One socket of a listener's backlog, and since when it has been half-open.
+struct Pending {
+    handle: SocketHandle,
+    half_open: HalfOpenClock,
+}
+
+/// Times how long a listening socket has been in SYN-RECEIVED. Pure bookkeeping, so the rule
+/// is host-tested without having to forge a peer that never ACKs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct HalfOpenClock {
+    since_ms: Option<u64>,
+}
+
+impl HalfOpenClock {
+    /// Notes the socket's state at `now_ms`; true when it has been half-open for
+    /// [`SYN_RECEIVED_TIMEOUT_MS`] and must be taken back.
+    fn expired(&mut self, half_open: bool, now_ms: u64) -> bool {
+        if !half_open {
+            self.since_ms = None;
+            return false;
+        }
+        let since = *self.since_ms.get_or_insert(now_ms);
+        if now_ms.saturating_sub(since) >= SYN_RECEIVED_TIMEOUT_MS {
+            self.since_ms = None;
+            return true;
+        }
+        false
+    }
+
+    /// When the socket expires, if it is half-open.
+    fn deadline_ms(&self) -> Option<u64> {
+        self.since_ms.map(|since| since + SYN_RECEIVED_TIMEOUT_MS)
+    }
 }
 
 /// A socket the program closed, removed once the close handshake ends or `deadline_ms` passes.
@@ -110,6 +152,8 @@ pub struct Stack<D: Device> {
     listeners: Vec<Option<Listener>>,
     closing: Vec<Closing>,
     tcp_sockets: usize,
+    /// Half-open connections given up after [`SYN_RECEIVED_TIMEOUT_MS`], since boot.
+    half_open_expired: u64,
 }
 
 fn instant(ms: u64) -> Instant {
@@ -145,6 +189,7 @@ impl<D: Device> Stack<D> {
             listeners: Vec::new(),
             closing: Vec::new(),
             tcp_sockets: 0,
+            half_open_expired: 0,
         }
     }
 
@@ -163,6 +208,11 @@ impl<D: Device> Stack<D> {
         self.tcp_sockets
     }
 
+    /// Half-open connections given up so far (see [`SYN_RECEIVED_TIMEOUT_MS`]).
+    pub fn half_open_expired(&self) -> u64 {
+        self.half_open_expired
+    }
+
     /// Moves packets: receives what the device has, runs TCP's timers, transmits what the
     /// sockets have queued; then applies DHCP's answer, reaps closed sockets and tops up
     /// the listeners' backlogs.
@@ -177,6 +227,7 @@ impl<D: Device> Stack<D> {
         if self.reap_closed(now_ms) {
             outcome.sockets_changed = true;
         }
+        self.expire_half_open(now_ms);
         self.refill_listeners();
         outcome
     }
@@ -194,10 +245,18 @@ impl<D: Device> Stack<D> {
     /// can give it work.
     pub fn poll_delay_ms(&mut self, now_ms: u64) -> Option<u64> {
         let delay = self.iface.poll_delay(instant(now_ms), &self.sockets);
+        let half_open = self
+            .listeners
+            .iter()
+            .flatten()
+            .flat_map(|l| &l.pending)
+            .filter_map(|p| p.half_open.deadline_ms());
         let linger = self
             .closing
             .iter()
-            .map(|c| c.deadline_ms.saturating_sub(now_ms))
+            .map(|c| c.deadline_ms)
+            .chain(half_open)
+            .map(|deadline| deadline.saturating_sub(now_ms))
             .min();
         match (delay.map(|d| d.total_millis()), linger) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -249,7 +308,7 @@ impl<D: Device> Stack<D> {
         let Some(listener) = self.listeners[listener.0].take() else {
             return;
         };
-        for handle in listener.pending {
+        for Pending { handle, .. } in listener.pending {
             let socket = self.sockets.get_mut::<tcp::Socket>(handle);
             if socket.is_listening() {
                 // No peer: nothing to tell anyone, the socket goes at once.
@@ -272,12 +331,12 @@ impl<D: Device> Stack<D> {
     pub fn accept(&mut self, listener: ListenerId) -> Option<SocketHandle> {
         let pending = &mut self.listeners[listener.0].as_mut()?.pending;
         let sockets = &self.sockets;
-        let index = pending.iter().position(|&handle| {
-            let socket = sockets.get::<tcp::Socket>(handle);
+        let index = pending.iter().position(|pending| {
+            let socket = sockets.get::<tcp::Socket>(pending.handle);
             // Established, or already half-closed by a client that sent its request and FIN.
             socket.is_active() && socket.state() != tcp::State::SynReceived
         })?;
-        let handle = pending.swap_remove(index);
+        let handle = pending.swap_remove(index).handle;
         self.refill_listeners();
         Some(handle)
     }
@@ -347,12 +406,31 @@ impl<D: Device> Stack<D> {
         self.closing.len() != before
     }
 
+    /// Takes back the backlog sockets half-open for [`SYN_RECEIVED_TIMEOUT_MS`]: the peer's
+    /// handshake is abandoned (no RST: a peer that never answered would not read it) and the
+    /// socket listens again at once.
+    fn expire_half_open(&mut self, now_ms: u64) {
+        for listener in self.listeners.iter_mut().flatten() {
+            for pending in &mut listener.pending {
+                let socket = self.sockets.get_mut::<tcp::Socket>(pending.handle);
+                let half_open = socket.state() == tcp::State::SynReceived;
+                if pending.half_open.expired(half_open, now_ms) {
+                    self.half_open_expired += 1;
+                    // listen() resets the socket first; it fails only on port 0 or a socket
+                    // still open, and this one is neither once reset.
+                    socket.abort();
+                    let _ = socket.listen(listener.port);
+                }
+            }
+        }
+    }
+
     /// Tops every listener up to its backlog of listening sockets, as far as the socket
     /// budget allows; re-arms sockets whose half-open connection was reset.
     fn refill_listeners(&mut self) {
         for listener in self.listeners.iter_mut().flatten() {
-            for &handle in &listener.pending {
-                let socket = self.sockets.get_mut::<tcp::Socket>(handle);
+            for pending in &listener.pending {
+                let socket = self.sockets.get_mut::<tcp::Socket>(pending.handle);
                 if socket.state() == tcp::State::Closed {
                     // A closed socket can always listen again.
                     let _ = socket.listen(listener.port);
@@ -363,7 +441,10 @@ impl<D: Device> Stack<D> {
                 if socket.listen(listener.port).is_err() {
                     break;
                 }
-                listener.pending.push(self.sockets.add(socket));
+                listener.pending.push(Pending {
+                    handle: self.sockets.add(socket),
+                    half_open: HalfOpenClock::default(),
+                });
                 self.tcp_sockets += 1;
             }
         }

@@ -147,3 +147,39 @@ fn lingering_close_is_cut_off() {
     stack.poll(now + CLOSE_LINGER_MS + 1);
     assert!(stack.closing.is_empty());
 }
+
+#[test]
+fn half_open_clock_expires_after_the_timeout() {
+    let mut clock = HalfOpenClock::default();
+    assert!(!clock.expired(false, 0));
+    assert_eq!(clock.deadline_ms(), None);
+    assert!(!clock.expired(true, 100));
+    assert_eq!(clock.deadline_ms(), Some(100 + SYN_RECEIVED_TIMEOUT_MS));
+    assert!(!clock.expired(true, 100 + SYN_RECEIVED_TIMEOUT_MS - 1));
+    assert!(clock.expired(true, 100 + SYN_RECEIVED_TIMEOUT_MS));
+    // Taken back: a new half-open connection starts a new clock.
+    assert_eq!(clock.deadline_ms(), None);
+    assert!(!clock.expired(true, 10_000));
+    // A connection that completes its handshake stops the clock.
+    assert!(!clock.expired(false, 10_001));
+    assert!(!clock.expired(true, 10_000 + SYN_RECEIVED_TIMEOUT_MS));
+}
+
+#[test]
+fn completed_handshakes_are_never_expired() {
+    let mut stack = stack();
+    let mut now = 0;
+    let listener = stack.listen(80, 2).unwrap();
+    let _client = stack.connect((HOME, 80), 40000);
+    poll_until(&mut stack, &mut now, |stack| {
+        stack.listeners[listener.0]
+            .as_ref()
+            .unwrap()
+            .pending
+            .iter()
+            .any(|p| stack.sockets.get::<tcp::Socket>(p.handle).state() == tcp::State::Established)
+    });
+    stack.poll(now + 2 * SYN_RECEIVED_TIMEOUT_MS);
+    assert_eq!(stack.half_open_expired(), 0);
+    assert!(stack.accept(listener).is_some());
+}
