@@ -60,9 +60,13 @@ class Qemu:
     """
 
     def __init__(self, iso, mem="256M", machine=None, nic=True, timeout=120, pcap=None,
-                 extra_args=()):
+                 extra_args=(), udp_forward=None, netdev=None, prefix=()):
+        """`udp_forward`: a host UDP port forwarded to the same guest port. `netdev`: a
+        whole -netdev value replacing the user network (e.g. a tap); `prefix`: a command
+        QEMU runs under (e.g. `ip netns exec NS`)."""
         self.iso, self.mem, self.machine, self.nic = iso, mem, machine, nic
         self.timeout, self.pcap, self.extra_args = timeout, pcap, list(extra_args)
+        self.udp_forward, self.netdev, self.prefix = udp_forward, netdev, list(prefix)
         self.workdir = tempfile.mkdtemp(prefix="mk-qemu-")
         self.serial_path = os.path.join(self.workdir, "serial.log")
         self.monitor_path = os.path.join(self.workdir, "monitor.sock")
@@ -72,7 +76,7 @@ class Qemu:
         self._watchdog = None
 
     def command(self):
-        cmd = [
+        cmd = self.prefix + [
             "qemu-system-x86_64", "-accel", "tcg", "-m", self.mem, "-no-reboot",
             "-display", "none", "-cdrom", self.iso,
             "-serial", f"file:{self.serial_path}",
@@ -82,8 +86,10 @@ class Qemu:
         if self.machine:
             cmd += ["-M", self.machine]
         if self.nic:
-            cmd += ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:80",
-                    "-device", "rtl8139,netdev=n0"]
+            netdev = self.netdev or f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:80"
+            if self.udp_forward:
+                netdev += f",hostfwd=udp:127.0.0.1:{self.udp_forward}-:{self.udp_forward}"
+            cmd += ["-netdev", netdev, "-device", "rtl8139,netdev=n0"]
             if self.pcap:
                 cmd += ["-object", f"filter-dump,id=f0,netdev=n0,file={self.pcap}"]
         else:

@@ -173,7 +173,10 @@ impl<D: Device> Stack<D> {
         let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
         config.random_seed = random_seed;
         let mut iface = Interface::new(config, &mut device, instant(now_ms));
-        let mut sockets = SocketSet::new(Vec::new());
+        // Room for every socket there can be (the TCP budget and DHCP's), reserved now: a
+        // table that grew under load would stay grown, and its high-water mark would look
+        // like a leak after the first busy minute.
+        let mut sockets = SocketSet::new(Vec::with_capacity(MAX_TCP_SOCKETS + 1));
         let dhcp = match address {
             AddressConfig::Dhcp => Some(sockets.add(dhcpv4::Socket::new())),
             AddressConfig::Static { address, gateway } => {
