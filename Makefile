@@ -13,7 +13,7 @@ QEMU_EXTRA  ?=
 QEMU_COMMON := -accel tcg -m $(MEM) -no-reboot \
                -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all kernel iso run debug test unit-test lint bench book clean deps-build deps-run
+.PHONY: all kernel iso run debug test soak unit-test lint bench book clean deps-build deps-run
 
 all: iso
 
@@ -51,6 +51,11 @@ debug: deps-run iso
 test: deps-run
 	@tools/ensure-deps.sh test browser
 	@tests/run-all.sh
+
+# Too long for `make test`: 100,000 HTTP requests against one boot (REQUESTS=N to change),
+# then heap, free frames, threads and sockets must be back at their idle values (tests/soak.py).
+soak: deps-run kernel
+	python3 tests/soak.py
 
 # Figures, not tests: boot time, requests/s, latency, bulk MB/s and the smallest RAM that
 # serves, for this kernel and for a stock Linux guest on the same QEMU (tools/bench.sh).

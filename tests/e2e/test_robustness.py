@@ -216,7 +216,7 @@ def test_fault_in_a_worker_thread_is_reported_with_its_name():
     assert "The kernel has stopped" in log
 
 
-def skip_test_syn_flood_from_a_namespace_does_not_wedge_the_listener():
+def test_syn_flood_from_a_namespace_does_not_wedge_the_listener():
     if os.geteuid() != 0:
         print("    SKIPPED: the SYN flood needs root (a network namespace and a tap device)")
         return

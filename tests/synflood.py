@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""A true SYN flood against the kernel, kept inside a private network namespace (root only).
+
+    tests/synflood.py ISO        (ISO booted with ip=10.0.2.15/24 gw=10.0.2.2)
+
+A namespace with a tap device (10.0.2.2/24, no route out) carries QEMU's NIC. SYNs to
+10.0.2.15:80 from made-up addresses in 10.0.2.100-250, random ports, written to the tap as raw
+Ethernet frames (AF_PACKET): nobody answers the kernel's ARP for those addresses, so every SYN
+leaves a connection half-open (SYN-RECEIVED) for good. The kernel must give those backlog
+sockets back after SYN_RECEIVED_TIMEOUT_MS (src/net/stack.rs), serve again soon after the
+flood, and return to its idle figures. Prints the figures; exits non-zero if a check fails.
+"""
+
+import ctypes
+import os
+import random
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import load  # noqa: E402
+from qemu import Qemu  # noqa: E402
+
+GUEST = ("10.0.2.15", 80)
+GUEST_MAC = bytes.fromhex("525400123456")
+CLONE_NEWNET = 0x40000000
+FLOOD_SECONDS = 8
+SYN_RECEIVED_TIMEOUT_S = 3  # src/net/stack.rs: SYN_RECEIVED_TIMEOUT_MS
+SOCKETS_IDLE = 33
+
+
+def ip(*args):
+    subprocess.run(["ip", *args], check=True)
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def syn_frame(source_mac, source_ip, source_port):
+    """An Ethernet frame carrying a TCP SYN from source_ip:source_port to the guest's port 80."""
+    src, dst = socket.inet_aton(source_ip), socket.inet_aton(GUEST[0])
+    tcp = struct.pack("!HHIIBBHHH", source_port, GUEST[1], random.getrandbits(32), 0,
+                      5 << 4, 0x02, 64240, 0, 0)
+    pseudo = src + dst + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(tcp))
+    tcp = tcp[:16] + struct.pack("!H", checksum(pseudo + tcp)) + tcp[18:]
+    ip_head = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), random.getrandbits(16), 0,
+                          64, socket.IPPROTO_TCP, 0, src, dst)
+    ip_head = ip_head[:10] + struct.pack("!H", checksum(ip_head)) + ip_head[12:]
+    return GUEST_MAC + source_mac + b"\x08\x00" + ip_head + tcp
+
+
+def enter_namespace(name):
+    libc = ctypes.CDLL(None, use_errno=True)
+    with open(f"/var/run/netns/{name}") as ns:
+        if libc.setns(ns.fileno(), CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns")
+
+
+def serves(timeout=2):
+    try:
+        return load.get(GUEST, "/", timeout=timeout)[0] == 200
+    except OSError:
+        return False
+
+
+def main(iso):
+    ns = f"mk-synflood-{os.getpid()}"
+    ip("netns", "add", ns)
+    vm = None
+    try:
+        ip("-n", ns, "link", "set", "lo", "up")
+        ip("-n", ns, "tuntap", "add", "dev", "tap0", "mode", "tap")
+        ip("-n", ns, "addr", "add", "10.0.2.2/24", "dev", "tap0")
+        ip("-n", ns, "link", "set", "tap0", "up")
+        routes = subprocess.run(["ip", "-n", ns, "-4", "route", "show"], capture_output=True,
+                                text=True, check=True).stdout.strip().splitlines()
+        assert all(r.startswith("10.0.2.0/24 dev tap0") for r in routes), f"unexpected routes: {routes}"
+        vm = Qemu(iso, timeout=200, netdev="tap,id=n0,ifname=tap0,script=no,downscript=no",
+                  prefix=("ip", "netns", "exec", ns)).start()
+        vm.wait_for(r"READY", timeout=90)
+        enter_namespace(ns)
+        deadline = time.monotonic() + 20
+        while not serves():  # the first ARP exchange
+            assert time.monotonic() < deadline, "the kernel never answered over the tap"
+        load.run_load(GUEST, 100)
+        before, stats = load.idle_figures(GUEST, SOCKETS_IDLE)
+        expired_before = stats["nic"]["half_open_expired"]
+
+        raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        raw.bind(("tap0", 0))
+        sent, served_during, tried_during = 0, 0, 0
+        end = time.monotonic() + FLOOD_SECONDS
+        next_probe = time.monotonic() + 1
+        while time.monotonic() < end:
+            for _ in range(200):
+                mac = bytes([0x02, 0x66]) + os.urandom(4)
+                source = f"10.0.2.{random.randint(100, 250)}"
+                raw.send(syn_frame(mac, source, random.randint(1024, 65535)))
+                sent += 1
+            time.sleep(0.005)
+            if time.monotonic() >= next_probe:
+                tried_during += 1
+                served_during += serves(timeout=0.5)
+                next_probe = time.monotonic() + 1
+        flood_end = time.monotonic()
+        deadline = flood_end + 20
+        while not serves(timeout=1):
+            assert time.monotonic() < deadline, "the server did not serve again within 20 s"
+        recovered = time.monotonic() - flood_end
+        time.sleep(SYN_RECEIVED_TIMEOUT_S + 0.5)  # let the last half-open sockets expire
+        after, stats = load.idle_figures(GUEST, SOCKETS_IDLE)
+        expired = stats["nic"]["half_open_expired"] - expired_before
+        print(f"SYN flood: {sent} SYNs in {FLOOD_SECONDS} s from spoofed peers; "
+              f"{served_during}/{tried_during} probes served during the flood; "
+              f"serving again {recovered:.1f} s after it; {expired} half-open connections expired")
+        print(f"idle before {before}")
+        print(f"idle after  {after}")
+        vm.assert_no_fatal()
+        assert recovered <= SYN_RECEIVED_TIMEOUT_S + 3, f"took {recovered:.1f} s to serve again"
+        assert expired >= 32, expired
+        for key in ("heap_used_bytes", "frames_free", "thread_count", "tcp_sockets_used"):
+            assert after[key] == before[key], f"{key}: {before[key]} before, {after[key]} after"
+    finally:
+        if vm:
+            vm.kill()
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        print("SKIPPED: needs root for the network namespace and the tap device")
+        sys.exit(0)
+    main(sys.argv[1])
