@@ -326,4 +326,49 @@ mod tests {
             Parsed::Rejected(Status::HeaderFieldsTooLarge)
         );
     }
+
+    proptest::proptest! {
+        /// Arbitrary bytes never panic, and a refusal is always an error status.
+        #[test]
+        fn arbitrary_bytes_parse_without_panicking(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4096),
+        ) {
+            match parse(&bytes) {
+                Parsed::Complete { head_len, .. } => proptest::prop_assert!(head_len <= bytes.len()),
+                Parsed::Rejected(status) => proptest::prop_assert!(status.code() >= 400),
+                Parsed::Incomplete => proptest::prop_assert!(bytes.len() < MAX_HEAD_BYTES),
+            }
+        }
+
+        /// Every strict prefix of a valid head asks for more bytes (a request split across
+        /// TCP segments is never refused), and the whole head parses back to what was sent.
+        #[test]
+        fn valid_heads_round_trip_and_their_prefixes_are_incomplete(
+            path in "/[a-z0-9/._-]{0,40}",
+            headers in proptest::collection::vec(("[A-Za-z][A-Za-z0-9-]{0,12}", "[!-~]{0,30}"), 0..6),
+            close in proptest::prelude::any::<bool>(),
+        ) {
+            let mut head = alloc::format!("GET {path} HTTP/1.1\r\n");
+            for (name, value) in &headers {
+                let lower = name.to_ascii_lowercase();
+                if ["connection", "content-length", "transfer-encoding"].contains(&lower.as_str()) {
+                    continue;
+                }
+                head.push_str(&alloc::format!("{name}: {value}\r\n"));
+            }
+            if close {
+                head.push_str("Connection: close\r\n");
+            }
+            head.push_str("\r\n");
+            let bytes = head.as_bytes();
+            for end in 0..bytes.len() {
+                proptest::prop_assert_eq!(parse(&bytes[..end]), Parsed::Incomplete);
+            }
+            let (request, head_len) = complete(bytes);
+            proptest::prop_assert_eq!(head_len, bytes.len());
+            proptest::prop_assert_eq!(request.path, path.as_str());
+            proptest::prop_assert_eq!(request.keep_alive, !close);
+            proptest::prop_assert!(!request.has_body);
+        }
+    }
 }

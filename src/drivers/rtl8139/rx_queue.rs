@@ -134,4 +134,39 @@ mod tests {
         assert!(queue.is_empty());
         assert_eq!(queue.pop(|f| f.len()), None);
     }
+
+    proptest::proptest! {
+        /// Any sequence of pushes and pops behaves like a bounded FIFO of byte strings: what
+        /// comes out is what went in, in order; a push to a full queue changes nothing.
+        #[test]
+        fn behaves_like_a_bounded_fifo(
+            capacity in 1usize..6,
+            steps in proptest::collection::vec(
+                proptest::option::of((1usize..MAX_FRAME_LEN, 1usize..MAX_FRAME_LEN, proptest::prelude::any::<u8>())),
+                0..64,
+            ),
+        ) {
+            let mut queue = RxQueue::new(capacity);
+            let mut model: alloc::collections::VecDeque<Vec<u8>> = Default::default();
+            for step in steps {
+                match step {
+                    Some((len, split, byte)) => {
+                        let bytes: Vec<u8> = (0..len).map(|i| byte.wrapping_add(i as u8)).collect();
+                        let (head, tail) = bytes.split_at(split.min(len));
+                        let pushed = queue.push(&RxFrame { head, tail });
+                        if model.len() < capacity {
+                            proptest::prop_assert_eq!(pushed, Ok(()));
+                            model.push_back(bytes);
+                        } else {
+                            proptest::prop_assert_eq!(pushed, Err(RxQueueFull));
+                        }
+                    }
+                    None => {
+                        proptest::prop_assert_eq!(queue.pop(|f| f.to_vec()), model.pop_front());
+                    }
+                }
+                proptest::prop_assert_eq!(queue.len(), model.len());
+            }
+        }
+    }
 }
