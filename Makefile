@@ -6,6 +6,7 @@ ISO         ?= build/micro-kernel.iso
 ELF         := target/x86_64-unknown-none/release/micro-kernel
 MEM         ?= 256M
 HTTP_PORT   ?= 8080
+REQUESTS    ?= 100000
 HOST_TARGET := x86_64-unknown-linux-gnu
 # Extra QEMU arguments for run and debug, e.g. a traffic capture:
 #   make run QEMU_EXTRA="-object filter-dump,id=f0,netdev=n0,file=build/net.pcap"
@@ -55,7 +56,7 @@ test: deps-run
 # Too long for `make test`: 100,000 HTTP requests against one boot (REQUESTS=N to change),
 # then heap, free frames, threads and sockets must be back at their idle values (tests/soak.py).
 soak: deps-run kernel
-	python3 tests/soak.py
+	REQUESTS=$(REQUESTS) python3 tests/soak.py
 
 # Figures, not tests: boot time, requests/s, latency, bulk MB/s and the smallest RAM that
 # serves, for this kernel and for a stock Linux guest on the same QEMU (tools/bench.sh).

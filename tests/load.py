@@ -88,6 +88,7 @@ def client(address, requests, tally, seed):
         kind = round_ % 10
         path, want = PATHS[round_ % len(PATHS)]
         round_ += 1
+        label = "keep-alive" if kind < 6 else "fresh" if kind < 9 else "abort"
         try:
             if kind < 6:
                 # A server with connections queued may end a keep-alive connection after
@@ -123,7 +124,7 @@ def client(address, requests, tally, seed):
                 tally.add(aborted=1, connections=1)
                 sent += 1
         except Exception as error:  # counted: the caller asserts there were none
-            tally.add(error=f"{type(error).__name__}: {error}")
+            tally.add(error=f"{label}: {type(error).__name__}: {error}")
             sent += 1
 
 

@@ -93,6 +93,8 @@ impl ConnectionQueue {
 /// figures of the JSON API.
 pub fn start(probe: &'static dyn KernelProbe) -> Result<(), NetError> {
     let listener = TcpListener::bind(HTTP_PORT)?;
+    // The queue's whole capacity now: grown under load, it would stay grown.
+    QUEUE.streams.lock().reserve_exact(QUEUED_CONNECTIONS);
     for worker in 0..WORKERS {
         // The handles are dropped: the threads serve for the life of the kernel.
         let _ = sched::spawn(&format!("http-worker-{worker}"), move || work(probe));

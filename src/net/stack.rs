@@ -190,7 +190,8 @@ impl<D: Device> Stack<D> {
             sockets,
             dhcp,
             listeners: Vec::new(),
-            closing: Vec::new(),
+            // Every socket could be closing at once: reserved now, like the socket table.
+            closing: Vec::with_capacity(MAX_TCP_SOCKETS),
             tcp_sockets: 0,
             half_open_expired: 0,
         }
@@ -300,7 +301,7 @@ impl<D: Device> Stack<D> {
         self.listeners.push(Some(Listener {
             port,
             backlog: backlog.max(1),
-            pending: Vec::new(),
+            pending: Vec::with_capacity(backlog.clamp(1, MAX_TCP_SOCKETS)),
         }));
         self.refill_listeners();
         Ok(ListenerId(self.listeners.len() - 1))
