@@ -150,6 +150,7 @@ def idle_figures(address, sockets_idle, timeout=20):
         s = stats(address)
         figures = {
             "heap_used_bytes": s["memory"]["heap_used_bytes"],
+            "heap_bytes": s["memory"]["heap_bytes"],
             "frames_free": s["memory"]["frames_free"],
             "thread_count": s["scheduler"]["thread_count"],
             "tcp_sockets_used": s["nic"]["tcp_sockets_used"],
