@@ -30,6 +30,8 @@ PATH_RE = re.compile(r"(?<![\w/.-])((?:src|arch|grub|iso|tests|tools|www|docs|\.
 CODE_RE = re.compile(r"`([^`\n]+)`")
 # A name or a path of names, optionally called: `kmain`, `pic::init()`, `sched::spawn(name, f)`.
 IDENT_PATH_RE = re.compile(r"^((?:[A-Za-z_][A-Za-z0-9_]*::)*[A-Za-z_][A-Za-z0-9_]*)(\([^()]*\))?$")
+# A Python method cited as `Class.method`: only checked when Class is a class of the tree.
+DOTTED_RE = re.compile(r"^([A-Z][A-Za-z0-9_]*)\.([a-z_][a-z0-9_]*)(\(\))?$")
 # Crates and namespaces outside the tree: what a chapter cites under them is not checked here.
 EXTERNAL = {"std", "core", "alloc", "smoltcp", "log", "clippy", "x86_64", "spin", "multiboot2",
             "pci_types", "httparse", "pic8259", "uart_16550", "lazy_static", "buddy_system_allocator",
@@ -95,6 +97,8 @@ class Tree:
             self.names.update(self.definitions(path, text))
             if path.endswith(".rs"):
                 self.index_members(text)
+            elif path.endswith(".py"):
+                self.index_python_classes(text)
         # Lint and dependency names in Cargo.toml.
         self.names.update(re.findall(r"^([a-z_][a-z0-9_-]*)\s*=", read("Cargo.toml"), re.M))
         self.test_names = set(re.findall(r'name:\s*"([a-z_]+::[a-z0-9_]+)"', "\n".join(
@@ -129,6 +133,13 @@ class Tree:
             for owner in filter(None, (trait, name)):
                 owner = owner.split("::")[-1]
                 self.members.setdefault(owner, set()).update(defined)
+
+    def index_python_classes(self, text):
+        """`Class.method` and `Class::method` in a Python file: the defs indented under the class."""
+        for match in re.finditer(r"^class\s+([A-Za-z_][A-Za-z0-9_]*)[^\n]*:\n((?:[ \t]+[^\n]*\n|\n)*)", text, re.M):
+            name, body = match.groups()
+            self.types.add(name)
+            self.members.setdefault(name, set()).update(re.findall(r"^\s+def\s+([A-Za-z_][A-Za-z0-9_]*)", body, re.M))
 
     def module_texts(self, path):
         """The source of a module path such as ["cpu", "gdt"] or ["pic"]: its files, or the body of
@@ -215,6 +226,12 @@ def check_document(path, tree, targets):
         if not os.path.exists(os.path.join(ROOT, folder, link)):
             problems.append(f"links to {link}, which does not exist")
     for code in sorted(set(CODE_RE.findall(text))):
+        dotted = DOTTED_RE.match(code.strip())
+        if dotted and dotted.group(1) in tree.types:
+            why = tree.check_name(f"{dotted.group(1)}::{dotted.group(2)}")
+            if why:
+                problems.append(f"cites `{code}`, but {why}")
+            continue
         match = IDENT_PATH_RE.match(code.strip())
         if not match:
             continue
