@@ -59,10 +59,12 @@ bench: deps-run
 	$(MAKE) iso ISO=build/bench.iso KERNEL_ARGS='ip=10.0.2.15/24 gw=10.0.2.2'
 	tools/bench.sh build/bench.iso
 
-# The walkthrough as a book (build/book/index.html). Installs mdbook with cargo if missing.
+# The walkthrough as a book (build/book/index.html). Installs mdbook with cargo if missing
+# (a few minutes, once); cargo puts it in ~/.cargo/bin, which need not be on PATH.
+MDBOOK = $(shell command -v mdbook || echo $(HOME)/.cargo/bin/mdbook)
 book:
-	@command -v mdbook >/dev/null || cargo install mdbook --locked
-	mdbook build docs
+	@test -x "$(MDBOOK)" || cargo install mdbook --locked
+	$(MDBOOK) build docs
 	@echo "open build/book/index.html"
 
 unit-test:

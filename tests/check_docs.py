@@ -15,7 +15,10 @@ For README.md and every docs/*.md chapter:
     (`sched::sleep_50ms_wakes_on_time`). Names under an external crate (`smoltcp::`, `log::`,
     `std::`, a type the tree neither defines nor implements) are not checked;
 - every command in a "Try it" section is a real Makefile target (`make X`) or a known tool;
-- every chapter listed in docs/SUMMARY.md exists, and every chapter is listed.
+- every chapter (docs/NN-name.md) is titled "# N. Title", has a "Try it" section and an
+  "Exercises" section with at least two exercises;
+- every chapter listed in docs/SUMMARY.md exists, every chapter is listed, in order, and each
+  entry's title starts with the chapter's number.
 Prints one line per document and ends with "docs: N passed, M failed".
 """
 
@@ -257,6 +260,34 @@ def check_document(path, tree, targets):
     return problems
 
 
+def check_chapter_shape(text, number):
+    """A chapter is titled "# N. Title" after its file name, and has a "Try it" section and an
+    "Exercises" section with at least two numbered exercises."""
+    problems = []
+    if not re.match(rf"# {number}\. \S", text):
+        problems.append(f"does not start with the title '# {number}. ...'")
+    if not re.search(r"^## Try it", text, re.M):
+        problems.append("has no '## Try it' section")
+    exercises = re.search(r"^## Exercises\n(.*?)(?=^#|\Z)", text, re.M | re.S)
+    if not exercises or len(re.findall(r"^\d+\. ", exercises.group(1), re.M)) < 2:
+        problems.append("has no '## Exercises' section with at least two numbered exercises")
+    return problems
+
+
+def check_summary_numbers(text):
+    """The table of contents numbers each chapter as its file does, in order."""
+    problems = []
+    numbers = []
+    for title, link in re.findall(r"^- \[([^]]*)\]\((\d\d-[^)]+\.md)\)", text, re.M):
+        number = int(link[:2])
+        numbers.append(number)
+        if not title.startswith(f"{number}. "):
+            problems.append(f"lists {link} as '{title}': its title should start with '{number}. '")
+    if numbers != sorted(numbers):
+        problems.append("lists the chapters out of order")
+    return problems
+
+
 def main():
     tree = Tree()
     targets = makefile_targets()
@@ -265,7 +296,11 @@ def main():
     passed = failed = 0
     for path in documents:
         problems = check_document(path, tree, targets)
+        chapter = re.match(r"(\d\d)-[a-z0-9-]+\.md$", os.path.basename(path))
+        if path.startswith("docs") and chapter:
+            problems += check_chapter_shape(read(path), int(chapter.group(1)))
         if path == os.path.join("docs", "SUMMARY.md"):
+            problems += check_summary_numbers(read(path))
             listed = set(re.findall(r"\]\(([^)]+\.md)\)", read(path)))
             for chapter in listed:
                 if not os.path.exists(os.path.join(ROOT, "docs", chapter)):
