@@ -14,7 +14,8 @@ For README.md and every docs/*.md chapter:
     enum or a field of that struct; `suite::test` may also name an in-kernel self-test
     (`sched::sleep_50ms_wakes_on_time`). Names under an external crate (`smoltcp::`, `log::`,
     `std::`, a type the tree neither defines nor implements) are not checked;
-- every command in a "Try it" section is a real Makefile target (`make X`) or a known tool;
+- every command in a "Try it" section is a real Makefile target (`make X`) or a known tool, and
+  every QEMU monitor command it shows (`(qemu) info pic`) is one QEMU has;
 - every chapter (docs/NN-name.md) is titled "# N. Title", has a "Try it" section and an
   "Exercises" section with at least two exercises;
 - every chapter listed in docs/SUMMARY.md exists, every chapter is listed, in order, and each
@@ -39,6 +40,12 @@ DOTTED_RE = re.compile(r"^([A-Z][A-Za-z0-9_]*)\.([a-z_][a-z0-9_]*)(\(\))?$")
 EXTERNAL = {"std", "core", "alloc", "smoltcp", "log", "clippy", "x86_64", "spin", "multiboot2",
             "pci_types", "httparse", "pic8259", "uart_16550", "lazy_static", "buddy_system_allocator",
             "phy", "iface", "tcp", "wire"}
+# QEMU monitor commands a chapter may show as "(qemu) ..." in a Try it section, and the
+# `info` subcommands among them (QEMU 7.2's `help` and `info` lists).
+QEMU_MONITOR = {"info", "x", "xp", "set_link", "stop", "cont", "c", "system_reset", "quit", "q",
+                "print", "p", "sendkey", "screendump", "gdbserver", "dump-guest-memory"}
+QEMU_INFO = {"registers", "pic", "irq", "tlb", "mem", "pci", "network", "qtree", "mtree", "cpus",
+             "status", "roms", "lapic", "chardev", "usernet", "version"}
 # Tools a "Try it" block may use besides make; each is a Debian package or part of QEMU/gdb.
 KNOWN_TOOLS = {
     "make", "gdb", "curl", "qemu-system-x86_64", "sudo", "dd", "lsblk", "addr2line", "objdump",
@@ -200,16 +207,42 @@ def makefile_targets():
     return set(re.findall(r"^([A-Za-z][A-Za-z0-9_-]*):", read("Makefile"), re.M))
 
 
+def code_blocks(text):
+    """(language, body) of every fenced code block, fences indented or not."""
+    blocks, language, body = [], None, []
+    for line in text.splitlines():
+        fence = re.match(r"\s*```(\S*)", line)
+        if fence and language is None:
+            language, body = fence.group(1), []
+        elif fence:
+            blocks.append((language, "\n".join(body)))
+            language = None
+        elif language is not None:
+            body.append(line)
+    return blocks
+
+
 def try_it_commands(text):
-    """Command lines inside code blocks of sections whose heading starts with 'Try it'."""
+    """Command lines inside shell code blocks of sections whose heading starts with 'Try it'."""
     commands = []
     for section in re.split(r"^#+ ", text, flags=re.M):
         if not section.lower().startswith("try it"):
             continue
-        for block in re.findall(r"```(?:sh|bash|console)?\n(.*?)```", section, re.S):
+        for language, block in code_blocks(section):
+            if language not in ("", "sh", "bash", "console"):
+                continue
             joined = re.sub(r"\\\n\s*", " ", block)
             commands += [line.strip() for line in joined.splitlines() if line.strip() and not line.strip().startswith("#")]
     return commands
+
+
+def monitor_commands(text):
+    """Every "(qemu) command" shown in a section whose heading starts with 'Try it'."""
+    commands = []
+    for section in re.split(r"^#+ ", text, flags=re.M):
+        if section.lower().startswith("try it"):
+            commands += re.findall(r"\(qemu\) ([^\n#]+)", section)
+    return [command.strip() for command in commands]
 
 
 def looks_like_code(code, name, called):
@@ -244,6 +277,10 @@ def check_document(path, tree, targets):
         why = tree.check_name(cited)
         if why:
             problems.append(f"cites `{code}`, but {why}")
+    for command in monitor_commands(text):
+        words = command.split()
+        if words[0] not in QEMU_MONITOR or (words[0] == "info" and (len(words) < 2 or words[1] not in QEMU_INFO)):
+            problems.append(f"Try it shows the monitor command `{command}`, which QEMU does not have")
     for command in try_it_commands(text):
         words = command.split()
         tool = words[0]
