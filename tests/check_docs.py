@@ -1,8 +1,9 @@
 """Checks that the walkthrough matches the tree (run by `make test`).
 
 For README.md and every docs/*.md chapter:
-- every file path it cites (src/..., arch/..., tests/..., and so on) exists, and every link to
-  another chapter points at a file that exists;
+- every file path it cites (src/..., arch/..., tests/..., and so on) exists, every bare file
+  name in backticks (`rx_ring.rs`) names a file of the tree, and every link to another chapter
+  points at a file that exists;
 - every name it cites in backticks that looks like code is defined in the sources:
   - a bare name (`kmain`, `TICK_HZ`, `start64`) must be defined somewhere: as a fn, struct,
     enum, trait, type, const, static, module, macro, struct field or enum variant in Rust, a label
@@ -103,6 +104,9 @@ class Tree:
                         self.names.add(os.path.splitext(name)[0])
                 self.names.add(os.path.basename(dirpath))
         self.files["Makefile"] = read("Makefile")
+        self.file_names = {"build.rs", "Makefile", "Cargo.toml"} | {
+            name for top in SOURCE_DIRS + ["grub", "docs"] for _, _, names in os.walk(os.path.join(ROOT, top))
+            for name in names}
         for path, text in self.files.items():
             self.names.update(self.definitions(path, text))
             if path.endswith(".rs"):
@@ -262,6 +266,9 @@ def check_document(path, tree, targets):
         if not os.path.exists(os.path.join(ROOT, folder, link)):
             problems.append(f"links to {link}, which does not exist")
     for code in sorted(set(CODE_RE.findall(text))):
+        if re.fullmatch(r"[a-z0-9_]+\.(rs|S|ld|py|sh|js|html|css)", code) and code not in tree.file_names:
+            problems.append(f"cites the file `{code}`, but there is no file of that name in the tree")
+            continue
         dotted = DOTTED_RE.match(code.strip())
         if dotted and dotted.group(1) in tree.types:
             why = tree.check_name(f"{dotted.group(1)}::{dotted.group(2)}")
