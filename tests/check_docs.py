@@ -125,7 +125,7 @@ class Tree:
         if path.endswith((".S", ".ld")):
             return {g for match in ASM_LABEL.findall(text) for g in match if g}
         if path == "Makefile":
-            return set(re.findall(r"^([A-Za-z][A-Za-z0-9_-]*)\s*(?::|\?=|:=)", text, re.M))
+            return set(re.findall(r"^([A-Za-z][A-Za-z0-9_-]*)\s*(?::|\?=|:=|=)", text, re.M))
         return {g for match in SCRIPT_DEF.findall(text) for g in match if g}
 
     def index_members(self, text):
