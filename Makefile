@@ -34,12 +34,18 @@ iso: kernel
 
 # Serial console on this terminal (Ctrl-A X quits, Ctrl-A C opens the QEMU monitor),
 # an RTL8139 on QEMU's user network, host 127.0.0.1:$(HTTP_PORT) forwarded to guest port 80.
+# A self-test boot (KERNEL_ARGS=selftest) exits QEMU with 33 when every test passed and 35
+# when one failed (src/cpu/qemu.rs); run turns those into success and failure.
 run: deps-run iso
 	@port=$$(tools/free-port.sh $(HTTP_PORT)); \
 	echo "Booting $(ISO). Open http://127.0.0.1:$$port/ once the kernel logs READY."; \
 	echo "Quit with Ctrl-A then X."; \
 	qemu-system-x86_64 $(QEMU_COMMON) -cdrom $(ISO) -serial mon:stdio -display none \
-	    -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$$port-:80 -device rtl8139,netdev=n0 $(QEMU_EXTRA)
+	    -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$$port-:80 -device rtl8139,netdev=n0 $(QEMU_EXTRA); \
+	status=$$?; \
+	if [ $$status = 33 ]; then echo "self-test passed"; exit 0; fi; \
+	if [ $$status = 35 ]; then echo "self-test or crash test reported a failure"; exit 1; fi; \
+	exit $$status
 
 # QEMU stops before the first instruction and waits for gdb on localhost:1234.
 debug: deps-run iso
@@ -65,10 +71,12 @@ bench: deps-run
 	$(MAKE) iso ISO=build/bench.iso KERNEL_ARGS='ip=10.0.2.15/24 gw=10.0.2.2'
 	tools/bench.sh build/bench.iso
 
-# The walkthrough as a book (build/book/index.html). Installs mdbook with cargo if missing.
+# The walkthrough as a book (build/book/index.html). Installs mdbook with cargo if missing
+# (a few minutes, once); cargo puts it in ~/.cargo/bin, which need not be on PATH.
+MDBOOK = $(shell command -v mdbook || echo $(HOME)/.cargo/bin/mdbook)
 book:
-	@command -v mdbook >/dev/null || cargo install mdbook --locked
-	mdbook build docs
+	@test -x "$(MDBOOK)" || cargo install mdbook --locked
+	$(MDBOOK) build docs
 	@echo "open build/book/index.html"
 
 unit-test:

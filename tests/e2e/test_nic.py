@@ -99,3 +99,17 @@ def test_boot_without_a_nic_says_so():
         log = vm.log()
     assert "rtl8139: no RTL8139 on the PCI bus" in log
     assert "10ec:8139" not in log
+
+
+def test_q35_dhcp_lease_and_http_through_the_gateway():
+    """On q35 too, the kernel gets its address from QEMU's DHCP server and answers HTTP from
+    the host: the replies go out through the gateway 10.0.2.2, so its MAC was resolved."""
+    import urllib.request
+
+    with Qemu(build_iso(""), machine="q35", timeout=120) as vm:
+        vm.wait_for(r"net: DHCP: address 10\.0\.2\.15/24, gateway 10\.0\.2\.2", timeout=60)
+        vm.wait_for(r"READY", timeout=30)
+        with urllib.request.urlopen(f"http://127.0.0.1:{vm.port}/api/pci", timeout=20) as reply:
+            assert reply.status == 200
+            assert b"10ec" in reply.read().lower()
+        vm.assert_no_fatal()
