@@ -255,14 +255,15 @@ impl<D: Device> Stack<D> {
             .flatten()
             .flat_map(|l| &l.pending)
             .filter_map(|p| p.half_open.deadline_ms());
-        let linger = self
+        // Our own timers: lingering closes and half-open connections.
+        let own = self
             .closing
             .iter()
             .map(|c| c.deadline_ms)
             .chain(half_open)
             .map(|deadline| deadline.saturating_sub(now_ms))
             .min();
-        match (delay.map(|d| d.total_millis()), linger) {
+        match (delay.map(|d| d.total_millis()), own) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }

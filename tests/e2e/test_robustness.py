@@ -13,19 +13,17 @@ and floods, each followed by proof that the server still answers and gave back w
 
 import json
 import os
-import random
 import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import load  # noqa: E402
 import pcap  # noqa: E402
-from qemu import BUILD, EXIT_FAIL, ROOT, Qemu, build_iso, free_port  # noqa: E402
+from qemu import BUILD, EXIT_FAIL, ROOT, Qemu, build_iso  # noqa: E402
 
 GUEST_MAC = bytes.fromhex("525400123456")
 SOCKETS_IDLE = 32 + 1  # the listener's backlog (src/net/socket.rs) plus the asking connection
