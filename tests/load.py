@@ -160,3 +160,16 @@ def idle_figures(address, sockets_idle, timeout=20):
                 or time.monotonic() > deadline:
             return figures, s
         time.sleep(0.25)
+
+
+def leak_problems(before, after):
+    """What differs between two idle_figures: heap bytes in use, threads and sockets must be
+    equal; so must the frames outside the heap (the heap grows into free frames at a peak and
+    keeps that size, which is a bound, not a leak)."""
+    problems = [f"{key}: {before[key]} before, {after[key]} after"
+                for key in ("heap_used_bytes", "thread_count", "tcp_sockets_used")
+                if before[key] != after[key]]
+    outside = [f["frames_free"] + f["heap_bytes"] // 4096 for f in (before, after)]
+    if outside[0] != outside[1]:
+        problems.append(f"frames outside the heap: {outside[0]} before, {outside[1]} after")
+    return problems

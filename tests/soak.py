@@ -25,13 +25,13 @@ def main(total):
         vm.assert_no_fatal()
     print(f"soak: {total} requests in {seconds:.0f} s ({total / seconds:.0f}/s): {tally.answered} answered, "
           f"{tally.aborted} aborted half-way, {len(tally.errors)} errors, {tally.connections} connections")
-    print(f"soak: server counted {stats['http']['requests']} requests, "
-          f"{stats['http']['connections_accepted']} connections")
+    http, nic = stats["http"], stats["nic"]
+    print(f"soak: server counted {http['requests']} requests, {http['connections_accepted']} connections, "
+          f"{http['connections_rejected']} answered 503; NIC: {nic['rx_ring_overflows']} ring overflows, "
+          f"{nic['rx_missed']} missed, {nic['rx_dropped']} dropped, {nic['half_open_expired']} half-open expired")
     print(f"soak: idle before {before}")
     print(f"soak: idle after  {after}")
-    failures = [f"{key}: {before[key]} -> {after[key]}"
-                for key in ("heap_used_bytes", "frames_free", "thread_count", "tcp_sockets_used")
-                if before[key] != after[key]]
+    failures = load.leak_problems(before, after)
     if tally.errors:
         failures.append(f"{len(tally.errors)} errors, first: {tally.errors[:3]}")
     if tally.answered + tally.aborted != total - total % 4:

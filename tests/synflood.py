@@ -99,12 +99,8 @@ def vanishing_peers(ns, before):
         load.reset_close(s)
     print(f"vanishing peers: 24 half-request clients gone for {time.monotonic() - vanished:.0f} s; "
           f"idle after {after}")
-    for key in ("heap_used_bytes", "thread_count", "tcp_sockets_used"):
-        assert after[key] == before[key], f"{key}: {before[key]} before, {after[key]} after"
-    # 24 stuck connections at once may grow the heap (it keeps its high-water size); every
-    # frame not given to the heap must be free again.
-    outside = [f["frames_free"] + f["heap_bytes"] // 4096 for f in (before, after)]
-    assert outside[0] == outside[1], f"frames outside the heap: {outside[0]} before, {outside[1]} after"
+    problems = load.leak_problems(before, after)
+    assert not problems, problems
 
 
 def main(iso):
@@ -162,8 +158,8 @@ def main(iso):
         vm.assert_no_fatal()
         assert recovered <= SYN_RECEIVED_TIMEOUT_S + 3, f"took {recovered:.1f} s to serve again"
         assert expired >= 32, expired
-        for key in ("heap_used_bytes", "frames_free", "thread_count", "tcp_sockets_used"):
-            assert after[key] == before[key], f"{key}: {before[key]} before, {after[key]} after"
+        problems = load.leak_problems(before, after)
+        assert not problems, problems
         vanishing_peers(ns, before)
     finally:
         if vm:

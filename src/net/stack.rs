@@ -392,13 +392,20 @@ impl<D: Device> Stack<D> {
     /// Removes the closing sockets whose handshake ended (or that lingered too long).
     /// TIME-WAIT is cut short: it guards against stray old segments, which a server on a
     /// virtual network can afford to risk, and it would hold the socket's buffers for seconds.
+    /// So is FIN-WAIT-2: the peer has acknowledged everything we sent, our FIN included, and
+    /// only its own FIN is missing, which nobody would read. Waiting for it would let clients
+    /// that are slow to close hold the socket budget, and the listeners, short of sockets,
+    /// would refuse new connections (seen under `make soak` on a busy host).
     fn reap_closed(&mut self, now_ms: u64) -> bool {
         let before = self.closing.len();
         let sockets = &mut self.sockets;
         let mut freed = 0;
         self.closing.retain(|closing| {
             let socket = sockets.get_mut::<tcp::Socket>(closing.handle);
-            let done = matches!(socket.state(), tcp::State::Closed | tcp::State::TimeWait);
+            let done = matches!(
+                socket.state(),
+                tcp::State::Closed | tcp::State::TimeWait | tcp::State::FinWait2
+            );
             if !done && now_ms < closing.deadline_ms {
                 return true;
             }

@@ -128,6 +128,23 @@ fn socket_budget_is_enforced() {
 }
 
 #[test]
+fn closes_acknowledged_by_the_peer_free_the_socket_at_once() {
+    let mut stack = stack();
+    let mut now = 0;
+    let listener = stack.listen(80, 1).unwrap();
+    let _client = stack.connect((HOME, 80), 40000);
+    let mut server = None;
+    poll_until(&mut stack, &mut now, |stack| {
+        server = stack.accept(listener);
+        server.is_some()
+    });
+    // The client never closes its side, but it acknowledges our FIN: FIN-WAIT-2 is enough.
+    stack.release(server.unwrap(), now);
+    poll_until(&mut stack, &mut now, |stack| stack.closing.is_empty());
+    assert!(now < CLOSE_LINGER_MS);
+}
+
+#[test]
 fn lingering_close_is_cut_off() {
     let mut stack = stack();
     let mut now = 0;
@@ -138,13 +155,14 @@ fn lingering_close_is_cut_off() {
         server = stack.accept(listener);
         server.is_some()
     });
-    // The client never closes its side: the server's socket waits in FIN-WAIT-2...
+    // Released, and no packet moves any more (a peer that vanished): the socket stays in
+    // FIN-WAIT-1 with its FIN unacknowledged...
     stack.release(server.unwrap(), now);
-    stack.poll(now + 100);
+    assert!(!stack.reap_closed(now + 100));
     assert_eq!(stack.closing.len(), 1);
     assert!(stack.poll_delay_ms(now + 100).unwrap() <= CLOSE_LINGER_MS);
     // ...until the linger time ends.
-    stack.poll(now + CLOSE_LINGER_MS + 1);
+    assert!(stack.reap_closed(now + CLOSE_LINGER_MS + 1));
     assert!(stack.closing.is_empty());
 }
 
