@@ -14,8 +14,8 @@
 //! after its head stay in the buffer and are parsed next, so answers go out in order.
 
 use super::limits::{
-    HEAD_TIMEOUT_MS, IDLE_TIMEOUT_MS, IDLE_TIMEOUT_UNDER_PRESSURE_MS, MAX_HEAD_BYTES,
-    WRITE_CHUNK_BYTES, WRITE_TIMEOUT_MS,
+    FIRST_REQUEST_TIMEOUT_UNDER_PRESSURE_MS, HEAD_TIMEOUT_MS, IDLE_TIMEOUT_MS,
+    IDLE_TIMEOUT_UNDER_PRESSURE_MS, MAX_HEAD_BYTES, WRITE_CHUNK_BYTES, WRITE_TIMEOUT_MS,
 };
 use super::request::{self, Method, Parsed};
 use super::response::{Body, Response};
@@ -56,6 +56,7 @@ pub fn serve<S: Stream>(
     let mut buffer = vec![0u8; MAX_HEAD_BYTES];
     let mut chunk = Vec::new();
     let mut filled = 0;
+    let mut served = false;
     // When the buffer became empty (idle clock) or got its first byte (head clock).
     let mut since = stream.now_ms();
     loop {
@@ -74,6 +75,7 @@ pub fn serve<S: Stream>(
                     if !keep_alive {
                         return Ending::Done;
                     }
+                    served = true;
                     buffer.copy_within(head_len..filled, 0);
                     filled -= head_len;
                     since = stream.now_ms();
@@ -85,10 +87,10 @@ pub fn serve<S: Stream>(
         }
         let elapsed = stream.now_ms().saturating_sub(since);
         let timeout = if filled == 0 {
-            let limit = if others_waiting() {
-                IDLE_TIMEOUT_UNDER_PRESSURE_MS
-            } else {
-                IDLE_TIMEOUT_MS
+            let limit = match (others_waiting(), served) {
+                (false, _) => IDLE_TIMEOUT_MS,
+                (true, true) => IDLE_TIMEOUT_UNDER_PRESSURE_MS,
+                (true, false) => FIRST_REQUEST_TIMEOUT_UNDER_PRESSURE_MS,
             };
             if elapsed >= limit {
                 return Ending::Idle;

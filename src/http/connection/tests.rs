@@ -258,9 +258,32 @@ fn idle_connections_time_out() {
     assert_eq!(serve_script(&mut stream), Ending::Idle);
     assert!(stream.now >= IDLE_TIMEOUT_MS && stream.now < IDLE_TIMEOUT_MS + 100);
 
+    // Under pressure, a new connection still gets a while for its first request.
     let mut stream = ScriptedStream::new(vec![]);
     stream.stay_open = true;
     assert_eq!(serve(&mut stream, &router(), &|| true), Ending::Idle);
+    assert!(stream.now >= FIRST_REQUEST_TIMEOUT_UNDER_PRESSURE_MS);
+    assert!(stream.now <= FIRST_REQUEST_TIMEOUT_UNDER_PRESSURE_MS + PRESSURE_CHECK_MS);
+}
+
+#[test]
+fn under_pressure_a_served_keep_alive_connection_idles_out_quickly() {
+    // The response goes out as keep-alive (nobody waits yet); then others queue up. The
+    // server asks twice before the response (idle wait, keep-alive decision).
+    let asked = core::cell::Cell::new(0);
+    let mut stream = ScriptedStream::new(vec![
+        Step::Send(b"GET / HTTP/1.1\r\n\r\n".to_vec()),
+        Step::Pause(u64::MAX),
+    ]);
+    let others = || {
+        asked.set(asked.get() + 1);
+        asked.get() > 2
+    };
+    assert_eq!(serve(&mut stream, &router(), &others), Ending::Idle);
+    assert_eq!(
+        answers(&stream.written, &[])[0].header("Connection"),
+        Some("keep-alive")
+    );
     assert!(stream.now <= IDLE_TIMEOUT_UNDER_PRESSURE_MS + PRESSURE_CHECK_MS);
 }
 
