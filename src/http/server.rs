@@ -107,6 +107,10 @@ pub fn start(probe: &'static dyn KernelProbe) -> Result<(), NetError> {
 }
 
 fn accept_loop(listener: TcpListener) {
+    // When the last connection had to be refused, the queue has been full for a while: the
+    // next one is refused at once instead of waiting another grace period, so a storm of
+    // connections is answered at the speed it arrives, not one per BUSY_GRACE_MS.
+    let mut last_rejection_ms: Option<u64> = None;
     loop {
         let stream = match listener.accept() {
             Ok(stream) => stream,
@@ -119,14 +123,23 @@ fn accept_loop(listener: TcpListener) {
             .connections_accepted
             .fetch_add(1, Ordering::Relaxed);
         let Err(stream) = QUEUE.try_push(stream) else {
+            last_rejection_ms = None;
             continue;
         };
-        QUEUE.not_full.wait_until_timeout(
-            || QUEUE.len.load(Ordering::Acquire) < QUEUED_CONNECTIONS,
-            BUSY_GRACE_MS,
-        );
-        if let Err(stream) = QUEUE.try_push(stream) {
-            reject_busy(stream);
+        let recently_refused =
+            last_rejection_ms.is_some_and(|at| time::uptime_ms() < at + BUSY_GRACE_MS);
+        if !recently_refused {
+            QUEUE.not_full.wait_until_timeout(
+                || QUEUE.len.load(Ordering::Acquire) < QUEUED_CONNECTIONS,
+                BUSY_GRACE_MS,
+            );
+        }
+        match QUEUE.try_push(stream) {
+            Ok(()) => last_rejection_ms = None,
+            Err(stream) => {
+                reject_busy(stream);
+                last_rejection_ms = Some(time::uptime_ms());
+            }
         }
     }
 }
