@@ -34,7 +34,7 @@ pub const HEAD_TIMEOUT_MS: u64 = 10_000;
 pub const WRITE_TIMEOUT_MS: u64 = 10_000;
 
 /// Bytes written per chunk when a body is streamed (generated bodies are made one chunk at a time).
-pub const WRITE_CHUNK_BYTES: usize = 4 * 1024;
+pub const WRITE_CHUNK_BYTES: usize = 16 * 1024;
 
 /// Worker threads serving connections.
 pub const WORKERS: usize = 8;

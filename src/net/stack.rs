@@ -28,7 +28,7 @@ pub const MAX_TCP_SOCKETS: usize = 64;
 pub const TCP_RX_BUFFER_BYTES: usize = 4 * 1024;
 
 /// Send buffer per TCP socket: how much a writer may queue ahead of the peer's ACKs.
-pub const TCP_TX_BUFFER_BYTES: usize = 16 * 1024;
+pub const TCP_TX_BUFFER_BYTES: usize = 32 * 1024;
 
 /// A connection without any ACK from the peer for this long is aborted.
 const TCP_TIMEOUT_MS: u64 = 30_000;
