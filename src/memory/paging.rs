@@ -103,39 +103,11 @@ pub fn init(plan: &AddressSpacePlan) -> MapSummary {
         let mapped = match page.size {
             PageSize::Huge => {
                 summary.huge_pages += 1;
-                let page = Page::<Size2MiB>::containing_address(VirtAddr::new(address));
-                let frame = PhysFrame::containing_address(PhysAddr::new(address));
-                // SAFETY: an identity mapping of memory the plan says is RAM, the kernel image
-                // or device memory, with the permissions the plan gives it; the tables are not
-                // active yet, so there is no TLB entry to flush.
-                unsafe {
-                    mapper.map_to_with_table_flags(
-                        page,
-                        frame,
-                        flags,
-                        TABLE_FLAGS,
-                        &mut table_frames,
-                    )
-                }
-                .map(|flush| flush.ignore())
-                .is_ok()
+                identity_map::<Size2MiB>(&mut mapper, address, flags, &mut table_frames)
             }
             PageSize::Small => {
                 summary.small_pages += 1;
-                let page = Page::<Size4KiB>::containing_address(VirtAddr::new(address));
-                let frame = PhysFrame::containing_address(PhysAddr::new(address));
-                // SAFETY: as for the huge pages above.
-                unsafe {
-                    mapper.map_to_with_table_flags(
-                        page,
-                        frame,
-                        flags,
-                        TABLE_FLAGS,
-                        &mut table_frames,
-                    )
-                }
-                .map(|flush| flush.ignore())
-                .is_ok()
+                identity_map::<Size4KiB>(&mut mapper, address, flags, &mut table_frames)
             }
         };
         assert!(mapped, "could not map {address:#x} in the identity map");
@@ -146,6 +118,27 @@ pub fn init(plan: &AddressSpacePlan) -> MapSummary {
     unsafe { Cr3::write(root, Cr3Flags::empty()) };
     PAGE_TABLES.call_once(|| Mutex::new(mapper));
     summary
+}
+
+/// Maps the page of size `S` at `address` to the same physical address; false if a mapping
+/// was already there or no frame was left for a table.
+fn identity_map<S: x86_64::structures::paging::PageSize>(
+    mapper: &mut OffsetPageTable<'static>,
+    address: u64,
+    flags: PageTableFlags,
+    table_frames: &mut TableFrames,
+) -> bool
+where
+    OffsetPageTable<'static>: Mapper<S>,
+{
+    let page = Page::<S>::containing_address(VirtAddr::new(address));
+    let frame = PhysFrame::<S>::containing_address(PhysAddr::new(address));
+    // SAFETY: `init` maps only what the plan says is RAM, the kernel image or device memory,
+    // each with the permissions the plan gives it; the tables are not active yet, so there is
+    // no TLB entry to flush.
+    unsafe { mapper.map_to_with_table_flags(page, frame, flags, TABLE_FLAGS, table_frames) }
+        .map(|flush| flush.ignore())
+        .is_ok()
 }
 
 fn with_tables<R>(body: impl FnOnce(&mut OffsetPageTable<'static>) -> R) -> R {
