@@ -29,8 +29,8 @@ impl phy::Device for Rtl8139Device {
     type TxToken<'a> = TxToken;
 
     /// The buffer is allocated before the driver lock is taken: `receive` runs its closure
-    /// with interrupts off, and allocating there deadlocks when the timer has preempted
-    /// another thread inside the heap's (non-IRQ-safe) lock (docs/04-threads.md, rule 3).
+    /// with interrupts off, and locking rule 3 (src/sync/mod.rs) keeps heap work out of
+    /// such sections: growing the heap there would hold interrupts off for a bitmap search.
     fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken, TxToken)> {
         let mut frame = vec![0; MAX_ETHERNET_FRAME];
         let len = super::receive(|bytes| {
