@@ -84,6 +84,19 @@ fn frames_given_to_heap(before: &MemoryStats, after: &MemoryStats) -> u64 {
     (after.heap_bytes_total - before.heap_bytes_total) as u64 / FRAME_SIZE
 }
 
+/// Every frame free in `before` is free in `after`, or now belongs to the heap (which keeps
+/// what it grew by).
+fn frames_all_returned(before: &MemoryStats, after: &MemoryStats) -> Result<(), String> {
+    let heap = frames_given_to_heap(before, after);
+    ktest_assert!(
+        after.free_frames + heap == before.free_frames,
+        "free frames {} -> {} (heap took {heap})",
+        before.free_frames,
+        after.free_frames
+    );
+    Ok(())
+}
+
 fn frames_are_counted() -> Result<(), String> {
     let stats = memory::stats();
     let usable = boot::info().memory_map.usable_bytes() / FRAME_SIZE;
@@ -177,13 +190,7 @@ fn mixed_stress_returns_every_frame() -> Result<(), String> {
         stress_round(round)?;
     }
     let after = memory::stats();
-    let heap = frames_given_to_heap(&before, &after);
-    ktest_assert!(
-        after.free_frames + heap == before.free_frames,
-        "free frames {} -> {} (heap took {heap})",
-        before.free_frames,
-        after.free_frames
-    );
+    frames_all_returned(&before, &after)?;
     ktest_assert!(
         after.heap_bytes_used == before.heap_bytes_used,
         "heap use {} -> {} bytes",
@@ -477,13 +484,7 @@ fn a_thousand_stacks_return_their_frames() -> Result<(), String> {
         );
     }
     let after = memory::stats();
-    let heap = frames_given_to_heap(&before, &after);
-    ktest_assert!(
-        after.free_frames + heap == before.free_frames,
-        "free frames {} -> {} (heap took {heap})",
-        before.free_frames,
-        after.free_frames
-    );
+    frames_all_returned(&before, &after)?;
     log::info!("memory: {at_once} stacks at once and 1000 in turn returned every frame");
     Ok(())
 }
