@@ -2,7 +2,7 @@
 //! round-robin in time slices of [`TIME_SLICE_TICKS`] timer ticks (10 ms).
 //!
 //! - [`spawn`] starts a thread and returns a [`JoinHandle`]; `join` waits for its result.
-//! - The timer interrupt ends a thread's slice ([`scheduler`]'s end-of-interrupt hook) and
+//! - The timer interrupt ends a thread's slice ([`preempt`]'s end-of-interrupt hook) and
 //!   switches to the next ready thread; [`yield_now`] gives the CPU up early; [`sleep_ms`]
 //!   and [`WaitQueue`](crate::sync::WaitQueue) take a thread off the CPU until it is due.
 //! - When nothing is ready the idle thread halts the CPU.
@@ -17,20 +17,31 @@ pub mod thread;
 pub use thread::{SchedStats, ThreadId, ThreadInfo, ThreadName, ThreadState};
 
 #[cfg(target_os = "none")]
+mod blocking;
+#[cfg(target_os = "none")]
+mod lifecycle;
+#[cfg(target_os = "none")]
+mod preempt;
+#[cfg(target_os = "none")]
+mod report;
+#[cfg(target_os = "none")]
 mod scheduler;
 #[cfg(target_os = "none")]
 mod spawn;
 
 #[cfg(target_os = "none")]
-pub use scheduler::{
-    DEFAULT_STACK_SIZE, MAX_THREADS, SpawnError, TIME_SLICE_TICKS, current_thread_name,
-    reap_detached, stats, threads, yield_now,
-};
+pub use blocking::yield_now;
+#[cfg(target_os = "none")]
+pub use lifecycle::reap_detached;
+#[cfg(target_os = "none")]
+pub use report::{current_thread_name, stats, threads};
+#[cfg(target_os = "none")]
+pub use scheduler::{DEFAULT_STACK_SIZE, MAX_THREADS, SpawnError, TIME_SLICE_TICKS};
 #[cfg(target_os = "none")]
 pub use spawn::{JoinHandle, spawn, spawn_with_stack, try_spawn};
 
 #[cfg(target_os = "none")]
-pub(crate) use scheduler::{block_current, wake};
+pub(crate) use blocking::{block_current, wake};
 #[cfg(target_os = "none")]
 use spawn::join_queue_address;
 
@@ -66,7 +77,7 @@ pub fn sleep_ms(ms: u64) {
     );
     while crate::time::ticks() < deadline {
         x86_64::instructions::interrupts::disable();
-        scheduler::block_current(None, Some(deadline));
+        blocking::block_current(None, Some(deadline));
         x86_64::instructions::interrupts::enable();
     }
 }

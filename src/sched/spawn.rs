@@ -1,6 +1,7 @@
 //! Starting threads and waiting for them to finish.
 
-use super::scheduler::{self, DEFAULT_STACK_SIZE, SpawnError};
+use super::lifecycle;
+use super::scheduler::{DEFAULT_STACK_SIZE, SpawnError};
 use super::thread::ThreadId;
 use crate::sync::WaitQueue;
 use alloc::boxed::Box;
@@ -29,8 +30,8 @@ impl<T> JoinHandle<T> {
     /// Blocks until the thread has exited, frees its stack, and returns what it returned.
     pub fn join(mut self) -> T {
         let (id, serial) = (self.id, self.serial);
-        JOINERS.wait_until(|| scheduler::has_exited(id, serial));
-        scheduler::reap(id, serial);
+        JOINERS.wait_until(|| lifecycle::has_exited(id, serial));
+        lifecycle::reap(id, serial);
         self.reaped = true;
         let result = self.result.lock().take();
         result.expect("the thread exited without a result")
@@ -42,14 +43,14 @@ impl<T> JoinHandle<T> {
     }
 
     pub fn is_finished(&self) -> bool {
-        scheduler::has_exited(self.id, self.serial)
+        lifecycle::has_exited(self.id, self.serial)
     }
 }
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         if !self.reaped {
-            scheduler::detach(self.id, self.serial);
+            lifecycle::detach(self.id, self.serial);
         }
     }
 }
@@ -66,7 +67,7 @@ where
         let value = body();
         *slot.lock() = Some(value);
     });
-    let (id, serial) = scheduler::create(name, stack_size, entry)?;
+    let (id, serial) = lifecycle::create(name, stack_size, entry)?;
     Ok(JoinHandle {
         id,
         serial,
