@@ -191,5 +191,17 @@ def read_until_prompt(sock):
     return out.decode("utf-8", "replace")
 
 
+def crash_boot(name, timeout=60):
+    """Boots the `crashtest=NAME` entry, which must end in a fatal report: checks that QEMU
+    exited with the failure code and that the report's closing line is there; returns the
+    serial log for the caller's own assertions on the report."""
+    with Qemu(build_iso(f"crashtest={name}"), nic=False, timeout=timeout) as vm:
+        status = vm.wait_exit(timeout=timeout - 10)
+        log = vm.log()
+    assert status == EXIT_FAIL, f"crashtest={name}: exit status {status}:\n{tail(log)}"
+    assert "The kernel has stopped" in log, f"crashtest={name}: no end of report:\n{tail(log)}"
+    return log
+
+
 def tail(text, lines=30):
     return "\n".join(text.splitlines()[-lines:])

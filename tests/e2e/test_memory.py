@@ -4,7 +4,7 @@ and heap figures, and a stack overflow is reported as one, naming the stack."""
 
 import re
 
-from qemu import EXIT_FAIL, EXIT_PASS, Qemu, build_iso
+from qemu import EXIT_PASS, Qemu, build_iso, crash_boot
 
 MEMORY_SIZES = {"32M": 32, "256M": 256, "5G": 5 * 1024}
 
@@ -43,22 +43,13 @@ def test_self_tests_pass_at_32m_256m_and_5g():
     return results
 
 
-def overflow_report(crash_test):
-    with Qemu(build_iso(f"crashtest={crash_test}"), nic=False, timeout=60) as vm:
-        status = vm.wait_exit(timeout=50)
-        log = vm.log()
-    assert status == EXIT_FAIL, f"exit status {status}:\n{log[-2000:]}"
-    assert "The kernel has stopped" in log
-    return log
-
-
 def test_boot_stack_overflow_is_reported_naming_the_stack():
-    log = overflow_report("stack-overflow")
+    log = crash_boot("stack-overflow")
     assert re.search(r"CPU EXCEPTION in thread '[^']+': stack overflow in stack 'boot'", log), log[-2000:]
 
 
 def test_kernel_stack_overflow_is_reported_naming_the_stack():
-    log = overflow_report("kernel-stack-overflow")
+    log = crash_boot("kernel-stack-overflow")
     report = re.search(r"CPU EXCEPTION in thread '[^']+': stack overflow in stack 'crash-test': .* at (0x[0-9a-f]+)", log)
     assert report, log[-2000:]
     assert int(report.group(1), 16) >= 0xffff_c000_0000_0000, "the fault is not in the stack area"
