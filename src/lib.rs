@@ -16,6 +16,8 @@
 //! | the HTTP server, its JSON API and the dashboard | [`http`] |
 //! | in-kernel self-tests | [`ktest`] |
 //!
+//! [`inline_name`] is plain data that any layer may use: a short name stored without the heap.
+//!
 //! The kernel proper only builds for `x86_64-unknown-none` (`target_os = "none"`). The pure
 //! logic inside the layers (parsers, bookkeeping) also builds for the host, where
 //! `cargo test` runs its unit tests.
@@ -29,6 +31,7 @@ pub mod console;
 pub mod cpu;
 pub mod drivers;
 pub mod http;
+pub mod inline_name;
 pub mod interrupts;
 pub mod ktest;
 pub mod memory;

@@ -14,7 +14,7 @@
 //! ```
 
 use super::regions::FRAME_SIZE;
-use core::fmt;
+use crate::inline_name::InlineName;
 use core::ops::Range;
 
 /// First address of the stack area: PML4 entry 384, in the upper canonical half, which the
@@ -59,45 +59,7 @@ pub fn slot_of(address: u64) -> Option<usize> {
 }
 
 /// A stack's name, kept in a fixed buffer: the fault handler reads it without allocating.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct StackName {
-    bytes: [u8; StackName::CAPACITY],
-    len: u8,
-}
-
-impl StackName {
-    pub const CAPACITY: usize = 32;
-
-    /// `name`, cut at a character boundary if longer than [`Self::CAPACITY`] bytes.
-    pub fn new(name: &str) -> Self {
-        let mut len = name.len().min(Self::CAPACITY);
-        while !name.is_char_boundary(len) {
-            len -= 1;
-        }
-        let mut bytes = [0; Self::CAPACITY];
-        bytes[..len].copy_from_slice(&name.as_bytes()[..len]);
-        StackName {
-            bytes,
-            len: len as u8,
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        core::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("?")
-    }
-}
-
-impl fmt::Display for StackName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Debug for StackName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.as_str())
-    }
-}
+pub type StackName = InlineName<32>;
 
 #[cfg(test)]
 mod tests {

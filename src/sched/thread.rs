@@ -1,6 +1,7 @@
 //! What the scheduler knows about a thread, in the form the rest of the kernel (and the web
 //! page that lists threads) sees it. Pure data: unit-tested on the host.
 
+use crate::inline_name::InlineName;
 use core::fmt;
 
 /// A slot in the thread table. Slots are reused once a thread has been joined or reaped;
@@ -46,43 +47,7 @@ pub const MAX_NAME_LEN: usize = 24;
 
 /// A thread's name, stored inline so that naming a thread never allocates (the fatal report
 /// reads it with the heap possibly broken).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct ThreadName {
-    bytes: [u8; MAX_NAME_LEN],
-    len: u8,
-}
-
-impl ThreadName {
-    pub fn new(name: &str) -> Self {
-        let mut len = name.len().min(MAX_NAME_LEN);
-        while !name.is_char_boundary(len) {
-            len -= 1;
-        }
-        let mut bytes = [0; MAX_NAME_LEN];
-        bytes[..len].copy_from_slice(&name.as_bytes()[..len]);
-        ThreadName {
-            bytes,
-            len: len as u8,
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        // The bytes are a prefix of a &str cut at a character boundary.
-        core::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("?")
-    }
-}
-
-impl fmt::Display for ThreadName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-impl fmt::Debug for ThreadName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
+pub type ThreadName = InlineName<MAX_NAME_LEN>;
 
 /// One row of the thread list (`sched::threads()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
