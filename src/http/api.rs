@@ -116,6 +116,7 @@ fn write_nic(json: &mut JsonWriter, nic: &NicInfo) {
         .boolean(nic.link_up)
         .field("tcp_sockets_used", nic.tcp_sockets_used)
         .field("tcp_sockets_max", nic.tcp_sockets_max)
+        .field("tcp_sockets_closing", nic.tcp_sockets_closing)
         .field("half_open_expired", nic.half_open_expired)
         .end_object();
 }

@@ -57,6 +57,8 @@ pub struct NicInfo {
     /// TCP sockets in use and the most there can be.
     pub tcp_sockets_used: u64,
     pub tcp_sockets_max: u64,
+    /// Sockets given back and still finishing their close (src/net/stack.rs: `reap_closed`).
+    pub tcp_sockets_closing: u64,
     /// Half-open connections (SYN received, never ACKed) given up since boot.
     pub half_open_expired: u64,
 }
