@@ -107,6 +107,14 @@ pub(super) fn with_stack<R>(operation: impl FnOnce(&mut Stack<Rtl8139Device>, u6
     result
 }
 
+/// Runs `query` on the stack and nothing else: no transmit, no look at the timers. For
+/// calls that change nothing smoltcp would send (the send queue's length, the peer's
+/// address, registering a waker), so they cost one lock and no walk over every socket.
+pub(super) fn with_stack_quiet<R>(query: impl FnOnce(&mut Stack<Rtl8139Device>) -> R) -> R {
+    let mut guard = STACK.lock();
+    query(guard.as_mut().expect("net::init has run"))
+}
+
 /// Repeats `attempt` until it stops answering [`NetError::WouldBlock`], sleeping between
 /// tries until the network thread reports socket activity. `timeout_ms` bounds the wait:
 /// when it runs out the answer is [`NetError::TimedOut`].

@@ -7,7 +7,7 @@
 //! [`NetError::WouldBlock`] otherwise. With [`TcpStream::arm`] (src/net/readiness.rs) they let
 //! one thread watch many connections, as the HTTP poller does.
 
-use super::poll_loop::{block_on, with_stack};
+use super::poll_loop::{block_on, with_stack, with_stack_quiet};
 use super::stack::{ListenerId, NetError};
 use smoltcp::iface::SocketHandle;
 
@@ -104,7 +104,7 @@ impl TcpStream {
     }
 
     /// Reads what has arrived without waiting: `Ok(0)` the peer closed its side,
-    /// `WouldBlock` nothing yet.
+    /// `WouldBlock` nothing yet. Fewer bytes than `buf` holds: nothing more is there now.
     pub fn try_read(&mut self, buf: &mut [u8]) -> Result<usize, NetError> {
         let handle = self.handle;
         with_stack(|stack, _| stack.recv(handle, buf))
@@ -132,16 +132,22 @@ impl TcpStream {
         with_stack(|stack, _| stack.send_with(handle, fill))
     }
 
+    /// Whether the peer has closed its side and everything it sent has been read.
+    pub fn peer_closed(&self) -> bool {
+        let handle = self.handle;
+        with_stack_quiet(|stack| stack.peer_closed(handle))
+    }
+
     /// Bytes written but not yet acknowledged by the peer.
     pub fn send_queue(&self) -> usize {
         let handle = self.handle;
-        with_stack(|stack, _| stack.send_queue(handle))
+        with_stack_quiet(|stack| stack.send_queue(handle))
     }
 
     /// The peer's IPv4 address and port (`None` once the connection is gone).
     pub fn peer(&self) -> Option<([u8; 4], u16)> {
         let handle = self.handle;
-        with_stack(|stack, _| stack.peer(handle))
+        with_stack_quiet(|stack| stack.peer(handle))
     }
 
     /// Asks the stack to put `token` on the ready list (src/net/readiness.rs) when the
@@ -150,7 +156,7 @@ impl TcpStream {
     pub fn arm(&mut self, token: super::readiness::Token, readable: bool, writable: bool) {
         let handle = self.handle;
         let waker = super::readiness::waker(token);
-        with_stack(|stack, _| {
+        with_stack_quiet(|stack| {
             stack.arm(
                 handle,
                 readable.then_some(&waker),

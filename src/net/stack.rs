@@ -46,6 +46,10 @@ pub const CLOSE_LINGER_MS: u64 = 5_000;
 /// for it at once). The RST is what tells the peer that nobody will read what it sends.
 const RESET_SEND_MS: u64 = 1_000;
 
+/// One entry of smoltcp's socket table (its size is part of what a socket costs:
+/// src/net/budget.rs).
+pub type TcpSocketStorage = smoltcp::iface::SocketStorage<'static>;
+
 /// How the interface gets its IPv4 address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddressConfig {
@@ -391,37 +395,40 @@ impl<D: Device> Stack<D> {
         Some(handle)
     }
 
-    /// Reads what has arrived on a connection. `Ok(0)`: the peer closed its side.
+    /// Reads what has arrived on a connection. `Ok(0)`: the peer closed its side. Fewer
+    /// bytes than `buf` holds means nothing more has arrived (the copy goes round the end of
+    /// the receive ring).
     pub fn recv(&mut self, handle: SocketHandle, buf: &mut [u8]) -> Result<usize, NetError> {
-        self.recv_with(handle, |data| {
-            let n = data.len().min(buf.len());
-            buf[..n].copy_from_slice(&data[..n]);
-            n
-        })
+        let socket = self.sockets.get_mut::<tcp::Socket>(handle);
+        if socket.can_recv() {
+            return socket.recv_slice(buf).map_err(|_| NetError::Closed);
+        }
+        Self::nothing_to_recv(socket)
     }
 
     /// Drops up to `max` received bytes unread (a request body nobody needs): smoltcp's
     /// buffer is emptied in place, nothing is copied. `Ok(0)`: the peer closed its side.
     pub fn discard(&mut self, handle: SocketHandle, max: usize) -> Result<usize, NetError> {
-        self.recv_with(handle, |data| data.len().min(max))
-    }
-
-    /// Hands the received bytes (one contiguous piece of the receive ring) to `take`, which
-    /// returns how many it consumed. `Ok(0)`: the peer closed its side.
-    fn recv_with(
-        &mut self,
-        handle: SocketHandle,
-        take: impl FnOnce(&[u8]) -> usize,
-    ) -> Result<usize, NetError> {
         let socket = self.sockets.get_mut::<tcp::Socket>(handle);
-        if socket.can_recv() {
-            return socket
+        if !socket.can_recv() {
+            return Self::nothing_to_recv(socket);
+        }
+        let mut dropped = 0;
+        // Twice: the received bytes may go round the end of the ring.
+        for _ in 0..2 {
+            let left = max - dropped;
+            dropped += socket
                 .recv(|data| {
-                    let n = take(data);
+                    let n = data.len().min(left);
                     (n, n)
                 })
-                .map_err(|_| NetError::Closed);
+                .map_err(|_| NetError::Closed)?;
         }
+        Ok(dropped)
+    }
+
+    /// What `recv` answers when no byte is there: wait, the end of the stream, or gone.
+    fn nothing_to_recv(socket: &tcp::Socket<'_>) -> Result<usize, NetError> {
         if socket.may_recv() {
             Err(NetError::WouldBlock)
         } else if socket.state() == tcp::State::Closed {
@@ -433,11 +440,15 @@ impl<D: Device> Stack<D> {
 
     /// Queues as much of `data` as the send buffer takes; at least one byte, or an error.
     pub fn send(&mut self, handle: SocketHandle, data: &[u8]) -> Result<usize, NetError> {
-        self.send_with(handle, |room| {
-            let n = room.len().min(data.len());
-            room[..n].copy_from_slice(&data[..n]);
-            n
-        })
+        let socket = self.sockets.get_mut::<tcp::Socket>(handle);
+        if !socket.may_send() {
+            return Err(NetError::Closed);
+        }
+        match socket.send_slice(data) {
+            Ok(0) if !data.is_empty() => Err(NetError::WouldBlock),
+            Ok(sent) => Ok(sent),
+            Err(_) => Err(NetError::Closed),
+        }
     }
 
     /// Lets `fill` write straight into the free part of the send buffer (one contiguous
@@ -460,6 +471,13 @@ impl<D: Device> Stack<D> {
             Ok(sent) => Ok(sent),
             Err(_) => Err(NetError::Closed),
         }
+    }
+
+    /// Whether the peer has closed its side (or the connection is gone) and every byte it
+    /// sent has been read.
+    pub fn peer_closed(&self, handle: SocketHandle) -> bool {
+        let socket = self.sockets.get::<tcp::Socket>(handle);
+        !socket.can_recv() && !socket.may_recv()
     }
 
     /// Bytes queued on a connection that the peer has not acknowledged yet.
