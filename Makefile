@@ -23,7 +23,7 @@ QEMU_COMMON := -accel tcg -M $(MACHINE) -m $(MEM) -no-reboot \
 # The card on QEMU's user network (netdev n0, for set_link and filter-dump): $(call qemu_nic,NETDEV-OPTIONS)
 qemu_nic = $(if $(filter default,$(NIC)),-nic user$(1),-netdev user$(1) -device $(NIC),netdev=n0)
 
-.PHONY: all kernel iso run debug test soak unit-test lint bench book clean deps-build deps-run
+.PHONY: all kernel iso run debug bochs test soak unit-test lint bench book clean deps-build deps-run
 
 all: iso
 
@@ -62,6 +62,13 @@ debug: deps-run iso
 	@echo "    gdb $(ELF) -ex 'target remote localhost:1234' -ex 'hbreak kmain' -ex continue"
 	qemu-system-x86_64 $(QEMU_COMMON) -cdrom $(ISO) -serial mon:stdio -display none \
 	    $(call qemu_nic,$(,)id=n0) -s -S $(QEMU_EXTRA)
+
+# The ISO under Bochs (its own e1000, on its slirp network with host 127.0.0.1:$(HTTP_PORT), or a
+# free port, forwarded to guest port 80), its display in this terminal; the serial log goes to
+# the file it names. Bochs is slower than QEMU and stricter in places.
+bochs: deps-build iso
+	@tools/ensure-deps.sh test
+	@python3 tests/bochs.py $(ISO) $$(tools/free-port.sh $(HTTP_PORT))
 
 # Everything: formatting, lints, host unit tests, in-kernel self-tests, end-to-end tests.
 test: deps-run
