@@ -132,7 +132,7 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-FIGURES = """document.getElementById('pci') === null ? null : JSON.stringify({
+FIGURES = """typeof samples === 'undefined' ? null : JSON.stringify({
   live: document.getElementById('live').textContent,
   uptime: document.getElementById('uptime').textContent,
   requests: document.getElementById('http-requests').textContent,

@@ -1,5 +1,5 @@
 """HTTP/1.1 as RFC 9110 and RFC 9112 say an origin server speaks it, and caching and ranges as
-clients expect them (docs/08-http.md). One boot; each rule is asked three ways: raw bytes on a
+clients expect them (docs/09-http.md). One boot; each rule is asked three ways: raw bytes on a
 socket, Python's http.client, and curl. Where a client cannot send the case (curl never sends a
 lower-case version token), the test says so."""
 
@@ -93,10 +93,10 @@ def test_options_answers_with_allow():
 
 def test_paths_are_percent_decoded_before_routing_and_checked_after():
     home = server.request("GET", "/index.html")[2]
-    chapter = server.request("GET", "/docs/08-http.md")[2]
+    chapter = server.request("GET", "/docs/SUMMARY.md")[2]
     cases = (
         ("/%69ndex.html", 200, home),
-        ("/docs%2F08-http.md", 200, chapter),
+        ("/docs%2FSUMMARY.md", 200, chapter),
         ("/%2e%2e/Cargo.toml", 400, None),
         ("/docs/%2E%2E%2Fbuild.rs", 400, None),
         ("/a%00b", 400, None),
@@ -158,7 +158,7 @@ def test_a_body_too_large_to_drop_is_413():
 
 def test_transfer_encodings():
     # RFC 9112, section 6.1: a coding the server does not know is 501. Chunked request
-    # bodies: this server asks for a Content-Length instead (411; docs/08-http.md says why).
+    # bodies: this server asks for a Content-Length instead (411; docs/09-http.md says why).
     te = lambda value: raw_response(
         f"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: {value}\r\n\r\n".encode())[0]
     assert te("gzip") == 501
@@ -235,21 +235,21 @@ def test_static_files_have_validators_and_304():
 def test_curl_etag_compare_and_time_condition_get_304():
     with tempfile.TemporaryDirectory() as tmp:
         saved = os.path.join(tmp, "etag")
-        status, _, body = server.curl("--etag-save", saved, path="/docs/08-http.md")
+        status, _, body = server.curl("--etag-save", saved, path="/docs/SUMMARY.md")
         assert status == 200 and body
-        status, _, body = server.curl("--etag-compare", saved, path="/docs/08-http.md")
+        status, _, body = server.curl("--etag-compare", saved, path="/docs/SUMMARY.md")
         assert status == 304 and body == b"", status
         # -z DATE sends If-Modified-Since; a date after the file's change is "not modified".
-        status, _, _ = server.curl("-z", "Thu, 31 Dec 2099 00:00:00 GMT", path="/docs/08-http.md")
+        status, _, _ = server.curl("-z", "Thu, 31 Dec 2099 00:00:00 GMT", path="/docs/SUMMARY.md")
         assert status == 304
-        status, _, _ = server.curl("-z", "Thu, 01 Jan 1970 00:00:00 GMT", path="/docs/08-http.md")
+        status, _, _ = server.curl("-z", "Thu, 01 Jan 1970 00:00:00 GMT", path="/docs/SUMMARY.md")
         assert status == 200
         # A file of the same name as the time condition: curl uses its modification time.
-        copy = os.path.join(tmp, "08-http.md")
+        copy = os.path.join(tmp, "SUMMARY.md")
         with open(copy, "wb") as f:
             f.write(body)
         os.utime(copy, (4102358400, 4102358400))  # 2099-12-31
-        status, _, _ = server.curl("-z", copy, path="/docs/08-http.md")
+        status, _, _ = server.curl("-z", copy, path="/docs/SUMMARY.md")
         assert status == 304
 
 
