@@ -3,15 +3,17 @@ requests from the host, well-formed and hostile. After every hostile case the se
 still answer, and the serial log must show no panic or CPU exception."""
 
 import json
+import os
 import random
 import re
 import socket
-import statistics
+import subprocess
+import sys
 import threading
 import time
 
 from http_probe import Reader, Server
-from qemu import Qemu, build_iso
+from qemu import ROOT, Qemu, build_iso
 
 vm = None
 server = None
@@ -153,12 +155,18 @@ def test_http10_closes_after_the_response():
 
 
 def test_thirty_two_concurrent_clients():
+    # QEMU's user network accepts the host's connections with a backlog of 1: of 32 clients
+    # connecting at once, those that do not fit are made to retry by the host's TCP, after 1,
+    # 3, 7, 15, 31 s (the SYN-ACK's retransmissions), however quickly the kernel answers. Each
+    # client may wait through five of those rounds; the kernel's own part is milliseconds.
     results, errors = [], []
 
     def client(i):
         try:
-            code, _, body = request("GET", f"/api/stats?client={i}")
-            results.append(code)
+            with server.connect(timeout=60) as s:
+                s.sendall(f"GET /api/stats?client={i} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+                          .encode())
+                results.append(Reader(s).response()[0])
         except Exception as error:  # reported below
             errors.append(repr(error))
 
@@ -167,7 +175,7 @@ def test_thirty_two_concurrent_clients():
     for t in threads:
         t.start()
     for t in threads:
-        t.join(30)
+        t.join(70)
     seconds = time.monotonic() - start
     assert not errors, errors
     assert sorted(results) == [200] * 32, results
@@ -192,7 +200,10 @@ def test_garbage_bytes():
     assert_alive()
 
 
-def test_a_dribbling_client_does_not_delay_others():
+def test_a_dribbling_client_holds_no_worker():
+    """A client that sends its head a byte at a time is parked by the poller: while it
+    dribbles, other clients are answered and no worker is busy but the one answering them.
+    (How fast they are answered during a worse attack is tests/slow_clients.py's figure.)"""
     stop = threading.Event()
     errors = []
 
@@ -210,15 +221,14 @@ def test_a_dribbling_client_does_not_delay_others():
     before = server.stats()["http"]["connections_accepted"]
     slow = threading.Thread(target=dribble)
     slow.start()
-    # The dribbler's connection is open and parked (with its head half read) before the probes.
-    server.wait_for_stats(lambda s: s["http"]["connections_accepted"] >= before + 2
-                          and s["http"]["connections_parked"] >= 1, what="the dribbler's connection")
     try:
+        # The dribbler's connection is open and parked (with its head half read).
+        server.wait_for_stats(lambda s: s["http"]["connections_accepted"] >= before + 2
+                              and s["http"]["connections_parked"] >= 1, what="the dribbler's connection")
         for _ in range(5):
-            start = time.monotonic()
             assert request("GET", "/")[0] == 200
-            took = time.monotonic() - start
-            assert took < 1.0, f"a request took {took:.2f} s while another client dribbled"
+            busy = server.stats()["http"]["workers_busy"]
+            assert busy == 1, f"{busy} workers busy (the stats request is the one)"
     finally:
         stop.set()
         slow.join()
@@ -245,65 +255,20 @@ def test_a_burst_of_connections_opened_and_dropped():
     assert_alive()
 
 
-def p99(samples):
-    return statistics.quantiles(samples, n=100, method="inclusive")[98] if len(samples) >= 2 else samples[0]
-
-
 def test_slow_readers_and_trickling_heads_do_not_delay_fresh_clients():
     """The attack of issue 12: clients that read /big.bin through a 4 KiB receive buffer and
-    never read, and clients that send their heads one byte at a time, all at once. None of
-    them holds a worker, so a fresh client is answered at once, 30 times in a row."""
-    slow_readers, tricklers, stop = [], [], threading.Event()
-    for _ in range(8):
-        s = server.connect(timeout=30, receive_buffer=4096)
-        s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: slow-reader\r\n\r\n")
-        slow_readers.append(s)
-    head = b"GET / HTTP/1.1\r\nHost: trickle\r\nX-Trickle: " + b"t" * 400
-    for _ in range(8):
-        s = connect(timeout=30)
-        s.sendall(head[:1])
-        tricklers.append(s)
-
-    def trickle():
-        sent = 1
-        while not stop.wait(0.25) and sent < len(head):
-            for s in tricklers:
-                try:
-                    s.sendall(head[sent:sent + 1])
-                except OSError:
-                    pass
-            sent += 1
-
-    trickler = threading.Thread(target=trickle)
-    trickler.start()
-    latencies = []
-    try:
-        attackers = server.wait_for_stats(
-            lambda s: s["http"]["connections_active"] >= 16 + 1, what="the 16 attackers' connections")
-        for i in range(30):
-            start = time.monotonic()
-            with server.connect(timeout=2) as s:
-                s.sendall(f"GET /?fresh={i} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
-                code, _, body = Reader(s).response()
-            took = time.monotonic() - start
-            latencies.append(took)
-            assert code == 200 and b"<!DOCTYPE html>" in body
-            assert took < 2.0, f"fresh client {i} waited {took:.2f} s"
-        during = server.stats()["http"]
-    finally:
-        stop.set()
-        trickler.join()
-        for s in slow_readers + tricklers:
-            s.close()
-    latencies.sort()
-    print(f"    during 8 slow readers (4 KiB window, never reading) and 8 tricklers "
-          f"({attackers['http']['connections_active'] - 1} attacker connections open): "
-          f"30 fresh GET / all answered, p50 {statistics.median(latencies) * 1000:.1f} ms, "
-          f"p99 {p99(latencies) * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms; "
-          f"workers busy {during['workers_busy']} of {during['workers']}, "
-          f"{during['connections_parked']} connections parked")
-    wait_until_idle(timeout=40)
-    assert_alive()
+    never read, and clients that send their heads one byte at a time, all at once, while 30
+    fresh clients in a row must each be answered within 2 s; the readers that stopped must be
+    reset. Over a tap in a network namespace (tests/slow_clients.py says why not through QEMU's
+    user network), so it needs root, as the SYN flood test does."""
+    if os.geteuid() != 0:
+        print("    SKIPPED: needs root (a network namespace and a tap device)")
+        return
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "tests/slow_clients.py"),
+                             build_iso("ip=10.0.2.15/24 gw=10.0.2.2")],
+                            capture_output=True, text=True, timeout=300)
+    print("    " + result.stdout.strip().replace("\n", "\n    "))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
 def test_a_client_past_its_connection_cap_gets_503_not_a_reset():
