@@ -26,8 +26,8 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
     fatal::exit_qemu_on_fatal(args.self_test || args.crash_test.is_some());
 
     cpu::gdt::init();
+    interrupts::init(); // from here on a fault is reported, not a silent reset
     memory::init(boot_info);
-    interrupts::init();
     time::init();
     sched::init();
     pci::init();

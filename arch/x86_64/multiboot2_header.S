@@ -17,3 +17,6 @@ mb2_header_start:
     .short 0
     .long 8
 mb2_header_end:
+
+// Back to .text, where the compiler expects to be after a global_asm! block.
+.text

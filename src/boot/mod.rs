@@ -10,10 +10,6 @@ pub use memory_map::{MemoryMap, MemoryRegion, RegionKind};
 
 use core::ops::Range;
 
-/// The most boot modules remembered (we load none, but the memory manager must not hand
-/// out a module's frames if a user adds one in grub.cfg).
-pub const MAX_MODULES: usize = 8;
-
 /// The facts the rest of the kernel needs from the boot loader.
 #[derive(Debug, Clone)]
 pub struct BootInfo {
@@ -23,9 +19,23 @@ pub struct BootInfo {
     pub memory_map: MemoryMap,
     /// Physical range of the multiboot2 information itself.
     pub info_range: Range<u64>,
-    /// Physical ranges of the boot modules.
-    pub modules: [Range<u64>; MAX_MODULES],
+    /// Boot modules GRUB loaded (we load none, but the memory manager must not hand out a
+    /// module's frames if a user adds one in grub.cfg): see [`BootInfo::for_each_module`].
     pub module_count: usize,
+}
+
+impl BootInfo {
+    /// Calls `each` with the physical range of every boot module. They are read from the
+    /// boot information (kept reserved for the kernel's life) each time, so there may be any
+    /// number of them without a table sized in advance.
+    #[cfg(target_os = "none")]
+    pub fn for_each_module(&self, mut each: impl FnMut(Range<u64>)) {
+        if let Ok(mb) = load(self.info_range.start as u32) {
+            for module in mb.module_tags() {
+                each(u64::from(module.start_address())..u64::from(module.end_address()));
+            }
+        }
+    }
 }
 
 #[cfg(target_os = "none")]
@@ -33,15 +43,19 @@ static BOOT_INFO: spin::Once<BootInfo> = spin::Once::new();
 
 /// Reads the multiboot2 information at physical address `address`, logs a summary, and keeps
 /// it for [`info`]. Halts with a clear message if the structure is unreadable.
+/// The multiboot2 information at physical address `address`.
+#[cfg(target_os = "none")]
+fn load(address: u32) -> Result<multiboot2::BootInformation<'static>, multiboot2::LoadError> {
+    use multiboot2::{BootInformation, BootInformationHeader};
+    // SAFETY: GRUB passed this address in EBX together with the multiboot2 magic (checked in
+    // boot32.S); the structure is identity-mapped, and the frame allocator never hands out
+    // its frames (info_range is reserved), so it stays as GRUB wrote it.
+    unsafe { BootInformation::load(address as usize as *const BootInformationHeader) }
+}
+
 #[cfg(target_os = "none")]
 pub fn init(address: u32) -> &'static BootInfo {
-    use multiboot2::{BootInformation, BootInformationHeader};
-
-    // SAFETY: GRUB passed this address in EBX together with the multiboot2 magic (checked in
-    // boot32.S); the structure is identity-mapped and nothing has overwritten it yet.
-    let mb = match unsafe {
-        BootInformation::load(address as usize as *const BootInformationHeader)
-    } {
+    let mb = match load(address) {
         Ok(mb) => mb,
         Err(error) => panic!("multiboot2 boot information at {address:#x} is invalid: {error:?}"),
     };
@@ -75,21 +89,13 @@ pub fn init(address: u32) -> &'static BootInfo {
                 );
             }
         }
-        let mut modules: [Range<u64>; MAX_MODULES] = Default::default();
-        let mut module_count = 0;
-        for module in mb.module_tags().take(MAX_MODULES) {
-            modules[module_count] =
-                u64::from(module.start_address())..u64::from(module.end_address());
-            module_count += 1;
-        }
         BootInfo {
             loader_name: leak(loader_name),
             cmdline_text,
             cmdline,
             memory_map,
             info_range: mb.start_address() as u64..mb.end_address() as u64,
-            modules,
-            module_count,
+            module_count: mb.module_tags().count(),
         }
     });
     log_summary(boot_info);

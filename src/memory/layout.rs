@@ -10,7 +10,8 @@
 //!   2. RAM             every RAM range        read-write, no-execute
 //!   3. kernel image    __kernel_start ..      read-only, no-execute
 //!   4. its sections    .text / .rodata / .data+.bss: read+execute / read-only / read-write
-//!   5. holes           page 0 (null pointers) and the boot stack's guard page: unmapped
+//!   5. holes           page 0 (null pointers) and the guard pages below the boot stack
+//!                      and the double-fault stack: unmapped
 //! ```
 
 use super::regions::{FRAME_SIZE, align_down, align_up};
@@ -163,7 +164,8 @@ pub struct KernelImage {
     pub text: Range<u64>,
     pub rodata: Range<u64>,
     pub data: Range<u64>,
-    pub boot_stack_guard: Range<u64>,
+    /// The pages below the boot stack and below the double-fault stack, both in .bss.
+    pub stack_guards: [Range<u64>; 2],
 }
 
 fn pages_around(range: &Range<u64>) -> Range<u64> {
@@ -182,7 +184,9 @@ pub fn identity_map_plan(ram: &[Range<u64>], kernel: &KernelImage) -> AddressSpa
     plan.paint(pages_around(&kernel.text), Some(Access::Code));
     plan.paint(pages_around(&kernel.rodata), Some(Access::ReadOnly));
     plan.paint(pages_around(&kernel.data), Some(Access::ReadWrite));
-    plan.paint(pages_around(&kernel.boot_stack_guard), None);
+    for guard in &kernel.stack_guards {
+        plan.paint(pages_around(guard), None);
+    }
     plan.paint(0..FRAME_SIZE, None);
     plan
 }
@@ -200,7 +204,7 @@ mod tests {
             text: 0x10_1000..0x18_0abc,
             rodata: 0x18_1000..0x1a_0010,
             data: 0x1a_1000..0x52_3000,
-            boot_stack_guard: 0x1b_0000..0x1b_1000,
+            stack_guards: [0x1b_0000..0x1b_1000, 0x1c_4000..0x1c_5000],
         }
     }
 
@@ -220,7 +224,7 @@ mod tests {
     }
 
     #[test]
-    fn null_page_and_boot_stack_guard_are_unmapped() {
+    fn null_page_and_stack_guards_are_unmapped() {
         let plan = plan_256m();
         assert_eq!(plan.access_at(0), None);
         assert_eq!(plan.access_at(0xfff), None);
@@ -228,6 +232,9 @@ mod tests {
         assert_eq!(plan.access_at(0x1b_0000), None);
         assert_eq!(plan.access_at(0x1b_0fff), None);
         assert_eq!(plan.access_at(0x1b_1000), Some(Access::ReadWrite));
+        assert_eq!(plan.access_at(0x1c_3fff), Some(Access::ReadWrite));
+        assert_eq!(plan.access_at(0x1c_4000), None);
+        assert_eq!(plan.access_at(0x1c_5000), Some(Access::ReadWrite));
     }
 
     #[test]
@@ -277,7 +284,7 @@ mod tests {
         assert!(small < 2 * 512, "{small} small pages");
         assert_eq!(
             pages.iter().map(|p| p.size.bytes()).sum::<u64>(),
-            4 * GIB - 2 * 4096,
+            4 * GIB - 3 * 4096,
             "{huge} huge pages"
         );
     }
