@@ -25,6 +25,7 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
     let args = boot_info.cmdline;
     fatal::exit_qemu_on_fatal(args.self_test || args.crash_test.is_some());
 
+    cpu::features::init();
     cpu::gdt::init();
     interrupts::init(); // from here on a fault is reported, not a silent reset
     memory::init(boot_info);

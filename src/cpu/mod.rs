@@ -6,6 +6,7 @@ mod boot;
 pub mod context;
 #[cfg(target_os = "none")]
 pub mod fault_probe;
+pub mod features;
 #[cfg(target_os = "none")]
 pub mod gdt;
 #[cfg(target_os = "none")]
