@@ -15,6 +15,7 @@ pub mod idt;
 pub mod pic;
 #[cfg(target_os = "none")]
 pub mod qemu;
+pub mod random;
 pub mod trap;
 
 /// Waits for the next interrupt with interrupts enabled (`sti; hlt` executes atomically:

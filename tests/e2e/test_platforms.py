@@ -77,3 +77,18 @@ def test_pc_and_q35_with_two_cpus_serve():
         except AssertionError as error:
             results.append((f"{machine}-smp2", str(error)))
     return results
+
+
+def test_tcp_seed_comes_from_rdrand_when_the_cpu_has_it():
+    """One sub-result per CPU: RDRAND where CPUID offers it, TSC jitter where it does not."""
+    results = []
+    for cpu, source in ((None, "TscJitter"), ("qemu64,+rdrand", "Rdrand")):
+        try:
+            with Qemu(build_iso(""), cpu=cpu, timeout=90) as vm:
+                vm.wait_for(r"cpu: random seed from (\w+)", timeout=60)
+                found = re.search(r"cpu: random seed from (\w+)", vm.log()).group(1)
+                assert found == source, f"-cpu {cpu}: seed from {found}, expected {source}"
+            results.append((cpu or "qemu64", None))
+        except AssertionError as error:
+            results.append((cpu or "qemu64", str(error)))
+    return results
