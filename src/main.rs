@@ -19,7 +19,7 @@ const ADDRESS_WAIT_MS: u64 = 10_000;
 /// interrupts off and the physical address of the multiboot2 boot information.
 #[unsafe(no_mangle)]
 extern "C" fn kmain(multiboot2_info: u32) -> ! {
-    console::init();
+    console::init(boot::screen(multiboot2_info));
     log::info!("micro-kernel {} booting", env!("CARGO_PKG_VERSION"));
     let boot_info = boot::init(multiboot2_info);
     let args = boot_info.cmdline;
@@ -31,6 +31,7 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
     memory::init(boot_info);
     time::init();
     sched::init();
+    console::start_writer_thread();
     pci::init();
     drivers::rtl8139::init();
     log::info!("boot complete at {} ms", time::uptime_ms());

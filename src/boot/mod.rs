@@ -41,8 +41,6 @@ impl BootInfo {
 #[cfg(target_os = "none")]
 static BOOT_INFO: spin::Once<BootInfo> = spin::Once::new();
 
-/// Reads the multiboot2 information at physical address `address`, logs a summary, and keeps
-/// it for [`info`]. Halts with a clear message if the structure is unreadable.
 /// The multiboot2 information at physical address `address`.
 #[cfg(target_os = "none")]
 fn load(address: u32) -> Result<multiboot2::BootInformation<'static>, multiboot2::LoadError> {
@@ -53,6 +51,49 @@ fn load(address: u32) -> Result<multiboot2::BootInformation<'static>, multiboot2
     unsafe { BootInformation::load(address as usize as *const BootInformationHeader) }
 }
 
+/// The screen the boot loader set up, from the multiboot2 framebuffer tag (spec 3.6.12).
+/// Read on its own, before anything else: the console needs it before the first log line.
+#[cfg(target_os = "none")]
+pub fn screen(address: u32) -> crate::console::screen::ScreenInfo {
+    use crate::console::framebuffer::{ColourField, FramebufferInfo};
+    use crate::console::screen::ScreenInfo;
+    use multiboot2::FramebufferType;
+
+    let Ok(mb) = load(address) else {
+        return ScreenInfo::None; // boot::init reports the broken boot information
+    };
+    let tag = match mb.framebuffer_tag() {
+        None => return ScreenInfo::None,
+        Some(Err(_)) => return ScreenInfo::Unsupported("an unknown framebuffer type"),
+        Some(Ok(tag)) => tag,
+    };
+    let field = |f: multiboot2::FramebufferField| ColourField {
+        position: f.position,
+        size: f.size,
+    };
+    let (kind, rgb) = match tag.buffer_type() {
+        Ok(FramebufferType::Text) => (2, None),
+        Ok(FramebufferType::RGB { red, green, blue }) => (
+            1,
+            Some(FramebufferInfo {
+                address: tag.address(),
+                pitch: tag.pitch(),
+                width: tag.width(),
+                height: tag.height(),
+                bits_per_pixel: tag.bpp(),
+                red: field(red),
+                green: field(green),
+                blue: field(blue),
+            }),
+        ),
+        Ok(FramebufferType::Indexed { .. }) => (0, None),
+        Err(_) => (u8::MAX, None),
+    };
+    ScreenInfo::from_tag(kind, tag.address(), tag.width(), tag.height(), rgb)
+}
+
+/// Reads the multiboot2 information at physical address `address`, logs a summary, and keeps
+/// it for [`info`]. Halts with a clear message if the structure is unreadable.
 #[cfg(target_os = "none")]
 pub fn init(address: u32) -> &'static BootInfo {
     let mb = match load(address) {
