@@ -27,6 +27,7 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
 
     cpu::features::init();
     cpu::gdt::init();
+    cpu::legacy_pc::check(); // the 8259 PICs and 8254 PIT: a UEFI-only PC may lack them
     interrupts::init(); // from here on a fault is reported, not a silent reset
     memory::init(boot_info);
     time::init();

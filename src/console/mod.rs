@@ -37,7 +37,7 @@ mod writer_thread;
 #[cfg(target_os = "none")]
 pub use logger::{init, print_fmt, screen_mapped, set_clock};
 #[cfg(target_os = "none")]
-pub use output::{flush, take_over_for_fatal};
+pub use output::{flush, screen_memory, take_over_for_fatal};
 #[cfg(target_os = "none")]
 pub use writer_thread::start_writer_thread;
 

@@ -37,12 +37,20 @@ const FATAL: u8 = 2;
 static MODE: AtomicU8 = AtomicU8::new(DIRECT);
 static QUEUE: Mutex<LineRing<QUEUE_BYTES>> = Mutex::new(LineRing::new());
 static CONSOLES: Once<Mutex<Consoles>> = Once::new();
+/// The memory of the screen in use, for the page tables.
+static SCREEN_MEMORY: Once<Option<core::ops::Range<u64>>> = Once::new();
 
 /// Sets up the devices and writes out whatever was queued before.
 pub fn init(screen: ScreenInfo) -> &'static Mutex<Consoles> {
+    SCREEN_MEMORY.call_once(|| screen.memory());
     let consoles = CONSOLES.call_once(|| Mutex::new(Consoles::new(screen)));
     write_if_free();
     consoles
+}
+
+/// The physical memory of the screen the console draws on, if any (memory::init maps it).
+pub fn screen_memory() -> Option<core::ops::Range<u64>> {
+    SCREEN_MEMORY.get().cloned().flatten()
 }
 
 /// Runs `body` on the devices (waiting for them): for the late set-up of the screen.

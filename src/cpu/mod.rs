@@ -12,6 +12,9 @@ pub mod gdt;
 #[cfg(target_os = "none")]
 pub mod idt;
 #[cfg(target_os = "none")]
+pub mod legacy_pc;
+pub mod pat;
+#[cfg(target_os = "none")]
 pub mod pic;
 #[cfg(target_os = "none")]
 pub mod qemu;

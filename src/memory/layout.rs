@@ -10,7 +10,8 @@
 //!   2. RAM             every RAM range        read-write, no-execute
 //!   3. kernel image    __kernel_start ..      read-only, no-execute
 //!   4. its sections    .text / .rodata / .data+.bss: read+execute / read-only / read-write
-//!   5. holes           page 0 (null pointers) and the guard pages below the boot stack
+//!   5. the screen      VGA text memory or the framebuffer: write-combining
+//!   6. holes           page 0 (null pointers) and the guard pages below the boot stack
 //!                      and the double-fault stack: unmapped
 //! ```
 
@@ -37,6 +38,9 @@ pub enum Access {
     /// Device registers: read and write, never execute, never cached (a register read must
     /// reach the device every time).
     Device,
+    /// Screen memory: read and write, never execute, write-combining (src/cpu/pat.rs):
+    /// stores go out in bursts, and nothing reads it back but the display.
+    Screen,
 }
 
 /// A page-aligned range with one access.
@@ -172,9 +176,14 @@ fn pages_around(range: &Range<u64>) -> Range<u64> {
     align_down(range.start, FRAME_SIZE)..align_up(range.end, FRAME_SIZE)
 }
 
-/// The kernel's identity map: `ram` (page-aligned, from `regions::ram_ranges`) and the
-/// kernel image, layered as the module documentation shows.
-pub fn identity_map_plan(ram: &[Range<u64>], kernel: &KernelImage) -> AddressSpacePlan {
+/// The kernel's identity map: `ram` (page-aligned, from `regions::ram_ranges`), the kernel
+/// image and the `screen`'s memory (wherever it lies, even above 4 GiB), layered as the
+/// module documentation shows.
+pub fn identity_map_plan(
+    ram: &[Range<u64>],
+    kernel: &KernelImage,
+    screen: Option<Range<u64>>,
+) -> AddressSpacePlan {
     let mut plan = AddressSpacePlan::default();
     plan.paint(0..DEVICE_MEMORY_END, Some(Access::Device));
     for range in ram {
@@ -184,6 +193,9 @@ pub fn identity_map_plan(ram: &[Range<u64>], kernel: &KernelImage) -> AddressSpa
     plan.paint(pages_around(&kernel.text), Some(Access::Code));
     plan.paint(pages_around(&kernel.rodata), Some(Access::ReadOnly));
     plan.paint(pages_around(&kernel.data), Some(Access::ReadWrite));
+    if let Some(screen) = screen {
+        plan.paint(pages_around(&screen), Some(Access::Screen));
+    }
     for guard in &kernel.stack_guards {
         plan.paint(pages_around(guard), None);
     }
@@ -209,7 +221,7 @@ mod tests {
     }
 
     fn plan_256m() -> AddressSpacePlan {
-        identity_map_plan(&[0..0x9f000, MIB..0xffe_0000], &kernel())
+        identity_map_plan(&[0..0x9f000, MIB..0xffe_0000], &kernel(), None)
     }
 
     #[test]
@@ -249,7 +261,7 @@ mod tests {
 
     #[test]
     fn ram_above_4_gib_is_mapped_with_huge_pages() {
-        let plan = identity_map_plan(&[MIB..3 * GIB, 4 * GIB..6 * GIB], &kernel());
+        let plan = identity_map_plan(&[MIB..3 * GIB, 4 * GIB..6 * GIB], &kernel(), None);
         assert_eq!(plan.access_at(5 * GIB), Some(Access::ReadWrite));
         assert_eq!(plan.access_at(3 * GIB), Some(Access::Device));
         assert_eq!(plan.access_at(6 * GIB), None);
@@ -286,6 +298,27 @@ mod tests {
             pages.iter().map(|p| p.size.bytes()).sum::<u64>(),
             4 * GIB - 3 * 4096,
             "{huge} huge pages"
+        );
+    }
+
+    #[test]
+    fn the_screen_is_mapped_write_combining_wherever_it_is() {
+        let below = identity_map_plan(&[MIB..256 * MIB], &kernel(), Some(0x8000_0000..0x8030_0000));
+        assert_eq!(below.access_at(0x8000_0000), Some(Access::Screen));
+        assert_eq!(below.access_at(0x802f_ffff), Some(Access::Screen));
+        assert_eq!(below.access_at(0x8030_0000), Some(Access::Device));
+        let vga = identity_map_plan(&[MIB..256 * MIB], &kernel(), Some(0xb8000..0xb8fa0));
+        assert_eq!(vga.access_at(0xb8fff), Some(Access::Screen));
+        assert_eq!(vga.access_at(0xb9000), Some(Access::Device));
+        let high = identity_map_plan(
+            &[MIB..256 * MIB],
+            &kernel(),
+            Some(0x40_0000_0000..0x40_0030_0000),
+        );
+        assert_eq!(high.access_at(0x40_0000_0000), Some(Access::Screen));
+        assert!(
+            high.pages()
+                .any(|p| p.start == 0x40_0000_0000 && p.size == PageSize::Huge)
         );
     }
 

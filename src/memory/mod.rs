@@ -96,8 +96,11 @@ mod kernel_side {
             fault_in_memory_setup();
         }
         let ram = regions::ram_ranges(boot.memory_map.regions());
-        let plan = layout::identity_map_plan(&ram, &image);
+        let screen = crate::console::screen_memory();
+        let plan = layout::identity_map_plan(&ram, &image, screen.clone());
+        let write_combining = crate::cpu::pat::init();
         let map = paging::init(&plan);
+        crate::console::screen_mapped();
         stack::init();
         let ram_end = ram.last().map_or(0, |r| r.end);
         log::info!(
@@ -111,6 +114,18 @@ mod kernel_side {
             image.stack_guards[0].start,
             image.stack_guards[1].start,
         );
+        if let Some(screen) = screen {
+            let kind = if write_combining {
+                "write-combining"
+            } else {
+                "uncached (no PAT)"
+            };
+            log::info!(
+                "memory: screen {:#x}..{:#x} mapped {kind}",
+                screen.start,
+                screen.end
+            );
+        }
         let stats = stats();
         log::info!(
             "memory: {} frames ({} MiB) managed, {} free; heap {} KiB, {} KiB used",

@@ -70,6 +70,12 @@ fn flags_with_nx(access: Access) -> PageTableFlags {
         Access::ReadOnly => F::PRESENT | F::NO_EXECUTE,
         Access::ReadWrite => F::PRESENT | F::WRITABLE | F::NO_EXECUTE,
         Access::Device => F::PRESENT | F::WRITABLE | F::NO_EXECUTE | F::NO_CACHE | F::WRITE_THROUGH,
+        // PWT alone selects PAT entry 1, write-combining once src/cpu/pat.rs loaded the
+        // kernel's table; on a CPU without a PAT the screen is mapped uncached like a device.
+        Access::Screen if crate::cpu::pat::write_combining() => {
+            F::PRESENT | F::WRITABLE | F::NO_EXECUTE | F::WRITE_THROUGH
+        }
+        Access::Screen => F::PRESENT | F::WRITABLE | F::NO_EXECUTE | F::NO_CACHE | F::WRITE_THROUGH,
     }
 }
 
