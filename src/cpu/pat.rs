@@ -21,6 +21,7 @@
 //! PAT entry still wins (SDM vol. 3A, table 11-7).
 
 /// IA32_PAT (SDM vol. 4, MSR 277H): eight 8-bit entries, entry 0 in the low byte.
+#[cfg(target_os = "none")]
 const IA32_PAT: u32 = 0x277;
 
 const WRITE_BACK: u64 = 0x06;
