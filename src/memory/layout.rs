@@ -303,11 +303,12 @@ mod tests {
 
     #[test]
     fn the_screen_is_mapped_write_combining_wherever_it_is() {
-        let below = identity_map_plan(&[MIB..256 * MIB], &kernel(), Some(0x8000_0000..0x8030_0000));
+        const RAM: [Range<u64>; 2] = [0..0x9f000, MIB..256 * MIB];
+        let below = identity_map_plan(&RAM, &kernel(), Some(0x8000_0000..0x8030_0000));
         assert_eq!(below.access_at(0x8000_0000), Some(Access::Screen));
         assert_eq!(below.access_at(0x802f_ffff), Some(Access::Screen));
         assert_eq!(below.access_at(0x8030_0000), Some(Access::Device));
-        let vga = identity_map_plan(&[MIB..256 * MIB], &kernel(), Some(0xb8000..0xb8fa0));
+        let vga = identity_map_plan(&RAM, &kernel(), Some(0xb8000..0xb8fa0));
         assert_eq!(vga.access_at(0xb8fff), Some(Access::Screen));
         assert_eq!(vga.access_at(0xb9000), Some(Access::Device));
         let high = identity_map_plan(
