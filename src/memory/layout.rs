@@ -311,11 +311,7 @@ mod tests {
         let vga = identity_map_plan(&RAM, &kernel(), Some(0xb8000..0xb8fa0));
         assert_eq!(vga.access_at(0xb8fff), Some(Access::Screen));
         assert_eq!(vga.access_at(0xb9000), Some(Access::Device));
-        let high = identity_map_plan(
-            &[MIB..256 * MIB],
-            &kernel(),
-            Some(0x40_0000_0000..0x40_0030_0000),
-        );
+        let high = identity_map_plan(&RAM, &kernel(), Some(0x40_0000_0000..0x40_0030_0000));
         assert_eq!(high.access_at(0x40_0000_0000), Some(Access::Screen));
         assert!(
             high.pages()
