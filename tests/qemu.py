@@ -66,13 +66,13 @@ class Qemu:
 
     def __init__(self, iso, mem="256M", machine=None, nic=True, timeout=120, pcap=None,
                  extra_args=(), udp_forward=None, netdev=None, prefix=(), firmware="bios",
-                 cpu=None, smp=None):
+                 cpu=None, smp=None, debug_exit=True):
         """`udp_forward`: a host UDP port forwarded to the same guest port. `netdev`: a
         whole -netdev value replacing the user network (e.g. a tap); `prefix`: a command
         QEMU runs under (e.g. `ip netns exec NS`). `firmware`: "bios" (SeaBIOS, QEMU's
         default) or "uefi" (OVMF); `cpu`: a -cpu model (e.g. "qemu64,-nx"); `smp`: CPUs."""
         assert firmware in ("bios", "uefi"), firmware
-        self.firmware, self.cpu, self.smp = firmware, cpu, smp
+        self.firmware, self.cpu, self.smp, self.debug_exit = firmware, cpu, smp, debug_exit
         self.iso, self.mem, self.machine, self.nic = iso, mem, machine, nic
         self.timeout, self.pcap, self.extra_args = timeout, pcap, list(extra_args)
         self.udp_forward, self.netdev, self.prefix = udp_forward, netdev, list(prefix)
@@ -90,8 +90,9 @@ class Qemu:
             "-display", "none", "-cdrom", self.iso,
             "-serial", f"file:{self.serial_path}",
             "-monitor", f"unix:{self.monitor_path},server,nowait",
-            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
         ]
+        if self.debug_exit:
+            cmd += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
         if self.machine:
             cmd += ["-M", self.machine]
         if self.cpu:
