@@ -13,6 +13,20 @@ HOST_TARGET := x86_64-unknown-linux-gnu
 QEMU_EXTRA  ?=
 QEMU_COMMON := -accel tcg -m $(MEM) -no-reboot \
                -device isa-debug-exit,iobase=0xf4,iosize=0x04
+# UEFI=1 boots the same ISO under OVMF (UEFI firmware) instead of SeaBIOS, on the q35
+# chipset; with a graphical session (DISPLAY set) the screen, the framebuffer console, opens
+# in a window, and the serial log stays in the terminal:  make run UEFI=1
+# The firmware's variable store is copied to build/ so that QEMU may write to it.
+UEFI        ?=
+OVMF_DIR    := /usr/share/OVMF
+ifeq ($(UEFI),1)
+QEMU_FIRMWARE := -M q35 -drive if=pflash,format=raw,readonly=on,file=$(OVMF_DIR)/OVMF_CODE_4M.fd \
+                 -drive if=pflash,format=raw,file=build/OVMF_VARS.fd
+QEMU_DISPLAY  := $(if $(DISPLAY)$(WAYLAND_DISPLAY),,-display none)
+else
+QEMU_FIRMWARE :=
+QEMU_DISPLAY  := -display none
+endif
 
 .PHONY: all kernel iso run debug test soak unit-test lint bench book clean deps-build deps-run
 
@@ -32,15 +46,17 @@ iso: kernel
 	tools/mkiso.sh $(ELF) $(ISO) iso $(KERNEL_ARGS)
 	@echo "built $(ISO) ($$(stat -c %s $(ISO)) bytes), kernel arguments: '$(KERNEL_ARGS)'"
 
-# Serial console on this terminal (Ctrl-A X quits, Ctrl-A C opens the QEMU monitor),
+# Serial console on this terminal (Ctrl-A X quits, Ctrl-A C opens the QEMU monitor), UEFI=1
+# for OVMF instead of the BIOS (see QEMU_FIRMWARE above),
 # an RTL8139 on QEMU's user network, host 127.0.0.1:$(HTTP_PORT) forwarded to guest port 80.
 # A self-test boot (KERNEL_ARGS=selftest) exits QEMU with 33 when every test passed and 35
 # when one failed (src/cpu/qemu.rs); run turns those into success and failure.
 run: deps-run iso
+	@if [ "$(UEFI)" = 1 ]; then cp $(OVMF_DIR)/OVMF_VARS_4M.fd build/OVMF_VARS.fd; fi
 	@port=$$(tools/free-port.sh $(HTTP_PORT)); \
 	echo "Booting $(ISO). Open http://127.0.0.1:$$port/ once the kernel logs READY."; \
 	echo "Quit with Ctrl-A then X."; \
-	qemu-system-x86_64 $(QEMU_COMMON) -cdrom $(ISO) -serial mon:stdio -display none \
+	qemu-system-x86_64 $(QEMU_COMMON) $(QEMU_FIRMWARE) -cdrom $(ISO) -serial mon:stdio $(QEMU_DISPLAY) \
 	    -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$$port-:80 -device rtl8139,netdev=n0 $(QEMU_EXTRA); \
 	status=$$?; \
 	if [ $$status = 33 ]; then echo "self-test passed"; exit 0; fi; \
