@@ -68,6 +68,10 @@ pub const TESTS: &[KernelTest] = &[
         run: boot_stack_guard_is_unmapped,
     },
     KernelTest {
+        name: "memory::double_fault_stack_guard_is_unmapped",
+        run: double_fault_stack_guard_is_unmapped,
+    },
+    KernelTest {
         name: "memory::a_thousand_stacks_return_their_frames",
         run: a_thousand_stacks_return_their_frames,
     },
@@ -460,6 +464,20 @@ fn boot_stack_guard_is_unmapped() -> Result<(), String> {
         stack::guard_owner(guard.end).is_none(),
         "the boot stack is a guard"
     );
+    Ok(())
+}
+
+/// The page below the double-fault stack (src/cpu/gdt.rs) faults and is named; the stack
+/// itself, which the TSS points at, is mapped.
+fn double_fault_stack_guard_is_unmapped() -> Result<(), String> {
+    let guard = crate::cpu::gdt::double_fault_stack_guard();
+    let stack = crate::cpu::gdt::double_fault_stack();
+    ktest_assert!(guard.end == stack.start, "the guard is not right below the stack");
+    let address = guard.end - 8;
+    expect_page_fault(catch_fault(read_byte, address as usize), address, 0)?;
+    let owner = stack::guard_owner(address).ok_or("double-fault guard not named")?;
+    ktest_assert!(owner.as_str() == "double-fault", "owner {owner}");
+    ktest_assert!(paging::translate(stack.start).is_some(), "the stack is unmapped");
     Ok(())
 }
 

@@ -45,6 +45,15 @@ def screendump_until(vm, path, matches, timeout=10):
         time.sleep(0.2)
 
 
+def wait_for_report(vm, timeout):
+    """Waits for the end of a fatal report on serial (Qemu.wait_for would stop at its start)."""
+    end = time.monotonic() + timeout
+    while "The kernel has stopped" not in vm.log():
+        assert time.monotonic() < end and vm.proc.poll() is None, f"no fatal report:\n{tail(vm.log())}"
+        time.sleep(0.1)
+    return vm.log()
+
+
 def framebuffer_geometry(log):
     console = CONSOLE_LINE.search(log)
     assert console, f"no framebuffer console line:\n{tail(log)}"
@@ -109,8 +118,7 @@ def test_fatal_report_on_the_framebuffer_from_the_first_line():
     font = Psf1Font()
     with Qemu(build_iso("crashtest=memory-setup"), firmware="uefi", machine="q35", nic=False,
               debug_exit=False, timeout=120) as vm:
-        vm.wait_for(r"The kernel has stopped", timeout=100)
-        log = vm.log()
+        log = wait_for_report(vm, timeout=100)
         (_w, _h), (columns, rows), _glyph, origin = framebuffer_geometry(log)
         laid_out = [row.rstrip() for row in terminal_rows(kernel_text(log), columns)]
         assert len(laid_out) <= rows, f"the log ({len(laid_out)} rows) scrolled: the first line is gone"
