@@ -472,12 +472,18 @@ fn boot_stack_guard_is_unmapped() -> Result<(), String> {
 fn double_fault_stack_guard_is_unmapped() -> Result<(), String> {
     let guard = crate::cpu::gdt::double_fault_stack_guard();
     let stack = crate::cpu::gdt::double_fault_stack();
-    ktest_assert!(guard.end == stack.start, "the guard is not right below the stack");
+    ktest_assert!(
+        guard.end == stack.start,
+        "the guard is not right below the stack"
+    );
     let address = guard.end - 8;
     expect_page_fault(catch_fault(read_byte, address as usize), address, 0)?;
     let owner = stack::guard_owner(address).ok_or("double-fault guard not named")?;
     ktest_assert!(owner.as_str() == "double-fault", "owner {owner}");
-    ktest_assert!(paging::translate(stack.start).is_some(), "the stack is unmapped");
+    ktest_assert!(
+        paging::translate(stack.start).is_some(),
+        "the stack is unmapped"
+    );
     Ok(())
 }
 
