@@ -34,7 +34,7 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
     sched::init();
     console::start_writer_thread();
     pci::init();
-    drivers::rtl8139::init();
+    drivers::nic::init(args.nic);
     log::info!("boot complete at {} ms", time::uptime_ms());
 
     if let Some(name) = args.crash_test {
