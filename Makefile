@@ -96,12 +96,15 @@ test: deps-run
 soak: deps-run kernel
 	REQUESTS=$(REQUESTS) python3 tests/soak.py
 
-# Figures, not tests: boot time, requests/s, latency, bulk MB/s and the smallest RAM that
-# serves, for this kernel and for a stock Linux guest on the same QEMU (tools/bench.sh).
+# Figures, not tests: QEMU start to the first 200, requests/s with p50/p99, bulk MB/s, the
+# smallest RAM that serves and the ISO size, for this kernel and for Linux guests on the same
+# emulated NIC, beside the GRUB floor and the NIC's pktgen ceiling, over a tap in a private
+# network namespace (bench/run.sh). RUNS=N rounds (3); NIC=e1000 for QEMU's Intel 82540EM.
+# Writes build/bench/table.md and bench.svg, and copies the chart to docs/figures/.
 bench: deps-run
 	@tools/ensure-deps.sh bench
 	$(MAKE) iso ISO=build/bench.iso KERNEL_ARGS='ip=10.0.2.15/24 gw=10.0.2.2'
-	tools/bench.sh build/bench.iso
+	bench/run.sh build/bench.iso
 
 # The walkthrough as a book (build/book/index.html). Installs mdbook with cargo if missing
 # (a few minutes, once); cargo puts it in ~/.cargo/bin, which need not be on PATH.

@@ -3,9 +3,9 @@
 #
 # Groups: build (Rust target, GRUB for BIOS and UEFI, xorriso, mtools), run (QEMU, and OVMF,
 # the UEFI firmware for `make run UEFI=1` and the UEFI tests), test (curl, python3, Bochs
-# with its BIOS, VGA BIOS and terminal display), browser (Chromium), bench (wrk, curl). As
-# root, missing Debian packages are installed with
-# apt-get; otherwise the script stops and prints the command to run.
+# with its BIOS, VGA BIOS and terminal display), browser (Chromium), bench (wrk, curl,
+# gnuplot; cpio, xz, zstd for the Linux peer). As root, missing Debian packages are installed
+# with apt-get; otherwise the script stops and prints the command to run.
 set -euo pipefail
 
 need_pkgs=()
@@ -31,7 +31,12 @@ for group in "$@"; do
             want /usr/share/bochs/BIOS-bochs-latest bochsbios; want /usr/share/vgabios/vgabios.bin vgabios
             ;;
         browser) want chromium chromium ;;
-        bench) want wrk wrk; want curl curl; want ip iproute2; want cpio cpio; want ping iputils-ping ;;
+        bench)
+            want wrk wrk; want curl curl; want python3 python3; want ip iproute2; want ping iputils-ping
+            want gnuplot gnuplot-nox                        # the chart
+            want cpio cpio; want xz xz-utils; want zstd zstd # the Linux peer's initramfs and modules
+            want as binutils                                 # the floor kernel
+            ;;
         *) echo "ensure-deps.sh: unknown group $group" >&2; exit 2 ;;
     esac
 done
