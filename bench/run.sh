@@ -10,10 +10,12 @@
 #   repeats   RUNS rounds (3); each round measures every guest once, so slow spells of a
 #             shared machine spread over all guests instead of hitting one
 #   output    build/bench/raw.txt (one line per figure and round), table.md (median and
-#             min-max of the rounds), bench.svg (the chart, copied to docs/figures/bench.svg)
+#             min-max of the rounds), bench.svg (the chart, copied to docs/figures/bench.svg);
+#             BENCH_OUT=DIR writes them to DIR instead and leaves docs/figures alone
 #
 # Environment: RUNS (3), NIC (rtl8139; e1000 passes QEMU's Intel 82540EM instead), GUESTS (all
-# guests of the NIC model: a subset by label, e.g. "micro-kernel linux-8139too"), and what
+# guests of the NIC model: a subset by label, e.g. "micro-kernel linux-8139too"), KERNELS
+# (more kernel ISOs measured beside the first, "label=path ...", for experiments), and what
 # bench/measure.py reads (DURATION, CONNS, BULK_N, MEM_PROBE, WINDOW, STATS, CAPTURE, ...).
 # Needs root (namespace, tap), QEMU, wrk, curl, ping, gnuplot: tools/ensure-deps.sh bench.
 set -euo pipefail
@@ -23,8 +25,9 @@ root=$(cd "$here/.." && pwd)
 iso=$(realpath "$1")
 runs=${RUNS:-3}
 export NIC=${NIC:-rtl8139}
-out=$root/build/bench
+out=${BENCH_OUT:-$root/build/bench}
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 [[ $(id -u) == 0 ]] || { echo "bench: needs root (a network namespace and a tap device)" >&2; exit 1; }
 
 # The Linux guests that drive this NIC model, and the ceiling guest.
@@ -33,11 +36,17 @@ case $NIC in
     e1000) peers=(linux-e1000) ceiling=pktgen-e1000 ;;
     *) echo "bench: NIC must be rtl8139 or e1000" >&2; exit 2 ;;
 esac
-all=(micro-kernel "${peers[@]}" floor "$ceiling")
+declare -A extra_isos=()
+extra=()
+for pair in ${KERNELS:-}; do
+    extra+=("${pair%%=*}")
+    extra_isos[${pair%%=*}]=$(realpath "${pair#*=}")
+done
+all=(micro-kernel "${extra[@]}" "${peers[@]}" floor "$ceiling")
 read -r -a guests <<<"${GUESTS:-${all[*]}}"
 
-"$here/peer/build.sh" "$out/peer"
-"$here/floor/build.sh" "$out/floor"
+"$here/peer/build.sh" "$root/build/bench/peer"
+"$here/floor/build.sh" "$root/build/bench/floor"
 
 # A namespace and a tap whose names carry this run's PID, deleted however the run ends.
 ns=mkbench$$
@@ -63,7 +72,7 @@ raw=$out/raw.txt
     echo "# date $(date -u +%Y-%m-%dT%H:%MZ)"
     echo "# machine $(nproc) cores, $(qemu-system-x86_64 --version | head -1), host Linux $(uname -r)"
     echo "# kernel $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
-    echo "# peer $(cat "$out/peer/kernel-package") + busybox httpd"
+    echo "# peer $(cat "$root/build/bench/peer/kernel-package") + busybox httpd"
     echo "# nic $NIC"
     echo "# runs $runs"
 } >"$raw"
@@ -71,8 +80,8 @@ raw=$out/raw.txt
 iso_of() {
     case $1 in
         micro-kernel) echo "$iso" ;;
-        floor) echo "$out/floor/floor.iso" ;;
-        *) echo "$out/peer/$1.iso" ;;
+        floor) echo "$root/build/bench/floor/floor.iso" ;;
+        *) echo "${extra_isos[$1]:-$root/build/bench/peer/$1.iso}" ;;
     esac
 }
 kind_of() {
@@ -88,6 +97,9 @@ for run in $(seq "$runs"); do
 done
 
 python3 "$here/report.py" "$raw" "$out"
-mkdir -p "$root/docs/figures"
-cp "$out/bench.svg" "$root/docs/figures/bench.svg"
-echo "bench: $out/table.md, $out/bench.svg (copied to docs/figures/bench.svg), raw figures $raw" >&2
+if [[ -z ${BENCH_OUT:-} ]]; then
+    mkdir -p "$root/docs/figures"
+    cp "$out/bench.svg" "$root/docs/figures/bench.svg"
+    echo "bench: chart copied to docs/figures/bench.svg" >&2
+fi
+echo "bench: $out/table.md, $out/bench.svg, raw figures $raw" >&2
