@@ -45,7 +45,8 @@ MEM_PROBE = os.environ.get("MEM_PROBE", "128 96 64 32 16").split()
 WINDOW = float(os.environ.get("WINDOW", "5"))
 BOOT_TIMEOUT = 120
 # Serial-log lines that mean a boot has failed for good: no need to wait for the time-out.
-FAILED_BOOT = re.compile(rb"error: out of memory|error: you need to load|Kernel panic|KERNEL PANIC|CPU EXCEPTION")
+FAILED_BOOT = re.compile(rb"error: out of memory|error: you need to load|Kernel panic|KERNEL PANIC|CPU EXCEPTION"
+                         rb"|net: no network card")
 
 
 def log(message):
@@ -257,7 +258,7 @@ def measure_http(label, iso, work):
     try:
         boot = first_200(guest, BOOT_TIMEOUT)
         if boot is None:
-            log(f"{label}: no 200 within {BOOT_TIMEOUT} s; serial log ends with:")
+            log(f"{label}: no 200 after {time.monotonic() - guest.t0:.1f} s (limit {BOOT_TIMEOUT} s); serial log ends with:")
             sys.stderr.write(guest.serial_log()[-1500:].decode(errors="replace") + "\n")
             emit(label, "served", 0, "bool")
             return

@@ -14,7 +14,7 @@
 #             BENCH_OUT=DIR writes them to DIR instead and leaves docs/figures alone
 #
 # Environment: RUNS (3), NIC (rtl8139; e1000 passes QEMU's Intel 82540EM instead), GUESTS (all
-# guests of the NIC model: a subset by label, e.g. "micro-kernel linux-8139too"), KERNELS
+# guests of the NIC model: a subset by label, e.g. micro-kernel,linux-8139too), KERNELS
 # (more kernel ISOs measured beside the first, "label=path ...", for experiments), and what
 # bench/measure.py reads (DURATION, CONNS, BULK_N, MEM_PROBE, WINDOW, STATS, CAPTURE, ...).
 # Needs root (namespace, tap), QEMU, wrk, curl, ping, gnuplot: tools/ensure-deps.sh bench.
@@ -43,7 +43,9 @@ for pair in ${KERNELS:-}; do
     extra_isos[${pair%%=*}]=$(realpath "${pair#*=}")
 done
 all=(micro-kernel "${extra[@]}" "${peers[@]}" floor "$ceiling")
-read -r -a guests <<<"${GUESTS:-${all[*]}}"
+# GUESTS may separate labels with spaces or commas (make bench GUESTS=micro-kernel,floor).
+guest_list=${GUESTS:-${all[*]}}
+read -r -a guests <<<"${guest_list//,/ }"
 
 "$here/peer/build.sh" "$root/build/bench/peer"
 "$here/floor/build.sh" "$root/build/bench/floor"
