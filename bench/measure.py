@@ -8,8 +8,9 @@ goes nowhere else. Every QEMU started here runs under `timeout` and is killed by
 
 KIND:
   http     an HTTP server on port 80 (this kernel or the Linux peer): QEMU start to the first
-           200, keep-alive and new-connection requests/s with p50/p99 (wrk), /big.bin MB/s,
-           ping round trip, the smallest -m that still serves / and /big.bin, the ISO's size.
+           200, keep-alive and new-connection requests/s with p50/p99 (wrk), /big.bin MB/s
+           (median and best of BULK_N downloads, and QEMU's CPU time per MiB sent), ping round
+           trip, the smallest -m that still serves / and /big.bin, the ISO's size.
   floor    GRUB and a trivial multiboot2 kernel that exits QEMU at once: QEMU start to exit,
            the part of every boot that no kernel can save.
   ceiling  the Linux guest running pktgen: frames/s and MB/s the emulated NIC carries, counted
@@ -18,7 +19,8 @@ KIND:
 Environment: BENCH_TAP (tap device), NIC (QEMU device model, rtl8139), DURATION (10 s per wrk
 run), CONNS (4), BULK_N (5 downloads), MEM (256M), MEM_PROBE ("128 96 64 32 16", "" skips),
 WINDOW (5 s of pktgen), CAPTURE (a pcap file: QEMU's filter-dump records the NIC's traffic),
-STATS=1 (this kernel: /api/stats NIC counters around the bulk downloads), KEEP_LOGS=DIR.
+STATS=1 (this kernel: /api/stats NIC counters and threads' CPU time around the bulk downloads,
+per download), ONLY_BULK=1 (boot and /big.bin only), KEEP_LOGS=DIR (keep serial logs, wrk output).
 """
 
 import json
