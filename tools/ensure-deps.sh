@@ -33,6 +33,7 @@ for group in "$@"; do
         browser) want chromium chromium ;;
         bench)
             want wrk wrk; want curl curl; want python3 python3; want ip iproute2; want ping iputils-ping
+            want sysctl procps                              # ARP timing in the namespace
             want gnuplot gnuplot-nox                        # the chart
             want cpio cpio; want xz xz-utils; want zstd zstd # the Linux peer's initramfs and modules
             want as binutils                                 # the floor kernel
