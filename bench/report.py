@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench/report.py RAW OUT_DIR — turns the `LABEL METRIC VALUE UNIT` lines of one bench run
-(bench/run.sh) into OUT_DIR/table.md (median and min-max of the rounds, the goals of issue 15)
-and OUT_DIR/bench.svg (a chart drawn by gnuplot). Prints the table."""
+(bench/run.sh) into OUT_DIR/table.md (median and min-max of the rounds, the goals of issue 15),
+OUT_DIR/short.md (the short table README shows) and OUT_DIR/bench.svg and bench.png (a chart
+drawn by gnuplot). Prints the table."""
 
 import os
 import statistics
@@ -136,6 +137,39 @@ def goals(fig, order):
     return ["| goal (issue 15) | figure | |", "|---|---|---|"] + rows
 
 
+def short_table(fig, order, header):
+    """The few lines README shows: this kernel beside the first Linux peer, with the floor, the
+    ceiling and issue 15's goals."""
+    peers = [label for label in order if label.startswith("linux-")]
+    if KERNEL not in order or not peers:
+        return []
+    peer = peers[0]
+    floor = next((label for label in order if (label, "boot_to_exit") in fig.values), None)
+    ceiling = next((label for label in order if (label, "ceiling_MBps") in fig.values), None)
+    k, c = fig.median, fig.cell
+
+    def times(metric):
+        r = fig.ratio(k(KERNEL, metric), k(peer, metric))
+        return f"{r:.1f}x" if r else "–"
+
+    floor_text = f"GRUB floor {c(floor, 'boot_to_exit', 2)} s" if floor else "no floor measured"
+    ceiling_text = f"pktgen ceiling {c(ceiling, 'ceiling_MBps', 0)} MB/s" if ceiling else "no ceiling measured"
+    rows = [
+        ("QEMU start to the first `200` (s)", "boot_to_first_200", 2, f"{floor_text}; goal: floor + 0.25 s"),
+        ("requests/s, keep-alive", "rps_keepalive", 0, f"{times('rps_keepalive')} Linux; goal 10x"),
+        ("p99 latency, keep-alive (ms)", "p99_keepalive", 2, "goal: under 5 ms"),
+        ("requests/s, a new connection each", "rps_close", 0, f"{times('rps_close')} Linux; goal 5x"),
+        ("`/big.bin` MB/s", "bulk_MBps", 1, f"{times('bulk_MBps')} Linux; goal 1.5x; {ceiling_text}"),
+        ("smallest `-m` that serves (MiB)", "min_mem_ok", 0, "goal: 16"),
+        ("ISO size (MB)", "iso_bytes", 1, ""),
+    ]
+    lines = [f"| | {KERNEL} | {peer} | |", "|---|---|---|---|"]
+    for title, metric, digits, note in rows:
+        scale = 1e-6 if metric == "iso_bytes" else 1.0
+        lines.append(f"| {title} | {c(KERNEL, metric, digits, scale)} | {c(peer, metric, digits, scale)} | {note} |")
+    return lines
+
+
 def chart(fig, order, servers, out, title):
     """Four panels, one bar per guest (median) with the rounds' min-max as error bars."""
     panels = [
@@ -149,7 +183,8 @@ def chart(fig, order, servers, out, title):
          [(label, "boot_to_exit") for label in order if (label, "boot_to_exit") in fig.values], True),
     ]
     script = [f"set multiplot layout 2,2 title '{title}'", "set style fill solid 0.6 border -1", "set boxwidth 0.6",
-              "set key off", "set grid ytics", "set xtics nomirror", "set ytics nomirror"]
+              "set key off", "set grid ytics", "set xtics nomirror rotate by -20 font ',9'", "set ytics nomirror",
+              "set bmargin 4"]
     for index, (title, series, log) in enumerate(panels):
         data = os.path.join(out, f"chart{index}.dat")
         series = [(label, metric) for label, metric in series if (label, metric) in fig.values]
@@ -185,6 +220,8 @@ def main():
     text += [f"- {line}" for line in header] + [""] + rows + [""] + goals(fig, order)
     with open(os.path.join(out, "table.md"), "w") as f:
         f.write("\n".join(text) + "\n")
+    with open(os.path.join(out, "short.md"), "w") as f:
+        f.write("\n".join(short_table(fig, order, header)) + "\n")
     print("\n".join(text))
     info = dict(line.split(" ", 1) for line in header if " " in line)
     title = (f"make bench {info.get('date', '')}, {info.get('machine', '').split(',')[0]}, QEMU TCG, NIC {info.get('nic', '')}: "
