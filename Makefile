@@ -6,6 +6,7 @@ ISO         ?= build/micro-kernel.iso
 ELF         := target/x86_64-unknown-none/release/micro-kernel
 MEM         ?= 256M
 HTTP_PORT   ?= 8080
+GDB_PORT    ?= 1234
 REQUESTS    ?= 100000
 HOST_TARGET := x86_64-unknown-linux-gnu
 # Extra QEMU arguments for run and debug, e.g. a traffic capture:
@@ -14,7 +15,7 @@ QEMU_EXTRA  ?=
 QEMU_COMMON := -accel tcg -m $(MEM) -no-reboot \
                -device isa-debug-exit,iobase=0xf4,iosize=0x04
 
-.PHONY: all kernel iso run debug test soak unit-test lint bench book clean deps-build deps-run
+.PHONY: all kernel iso run debug test soak synflood unit-test lint bench book clean deps-build deps-run
 
 all: iso
 
@@ -32,27 +33,45 @@ iso: kernel
 	tools/mkiso.sh $(ELF) $(ISO) iso $(KERNEL_ARGS)
 	@echo "built $(ISO) ($$(stat -c %s $(ISO)) bytes), kernel arguments: '$(KERNEL_ARGS)'"
 
-# Serial console on this terminal (Ctrl-A X quits, Ctrl-A C opens the QEMU monitor),
-# an RTL8139 on QEMU's user network, host 127.0.0.1:$(HTTP_PORT) forwarded to guest port 80.
-# A self-test boot (KERNEL_ARGS=selftest) exits QEMU with 33 when every test passed and 35
-# when one failed (src/cpu/qemu.rs); run turns those into success and failure.
+# The serial console and the QEMU monitor share this terminal: Ctrl-A C switches between them,
+# Ctrl-A X quits QEMU. Everything they print is also copied to $(CONSOLE_LOG).
+CONSOLE_LOG := build/console.log
+CONSOLE     := -chardev stdio,id=console,mux=on,logfile=$(CONSOLE_LOG) \
+               -serial chardev:console -mon chardev=console
+
+# An RTL8139 on QEMU's user network, host 127.0.0.1:$(HTTP_PORT) forwarded to guest port 80.
+# A test boot ends QEMU itself (src/cpu/qemu.rs): a self-test (KERNEL_ARGS=selftest) with 33
+# when every test passed and 35 when one failed, a crash test (KERNEL_ARGS=crashtest=NAME) with
+# 35 once the kernel has reported the deliberate fault. tools/boot-verdict.sh says which in
+# words: a crash test that was reported as designed is a success.
 run: deps-run iso
 	@port=$$(tools/free-port.sh $(HTTP_PORT)); \
-	echo "Booting $(ISO). Open http://127.0.0.1:$$port/ once the kernel logs READY."; \
-	echo "Quit with Ctrl-A then X."; \
-	qemu-system-x86_64 $(QEMU_COMMON) -cdrom $(ISO) -serial mon:stdio -display none \
+	case " $(KERNEL_ARGS) " in \
+	    *" crashtest="*) echo "Booting $(ISO): a crash test. The kernel provokes the fault, reports it and stops QEMU." ;; \
+	    *" selftest "*) echo "Booting $(ISO): the self-tests. QEMU stops when they are done." ;; \
+	    *) echo "Booting $(ISO). Open http://127.0.0.1:$$port/ once the kernel logs READY." ;; \
+	esac; \
+	echo "Quit with Ctrl-A then X (Ctrl-A C: the QEMU monitor and back). A copy goes to $(CONSOLE_LOG)."; \
+	rm -f $(CONSOLE_LOG); \
+	qemu-system-x86_64 $(QEMU_COMMON) -cdrom $(ISO) $(CONSOLE) -display none \
 	    -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$$port-:80 -device rtl8139,netdev=n0 $(QEMU_EXTRA); \
-	status=$$?; \
-	if [ $$status = 33 ]; then echo "self-test passed"; exit 0; fi; \
-	if [ $$status = 35 ]; then echo "self-test or crash test reported a failure"; exit 1; fi; \
-	exit $$status
+	tools/boot-verdict.sh $$? $(CONSOLE_LOG) $(KERNEL_ARGS)
 
-# QEMU stops before the first instruction and waits for gdb on localhost:1234.
+# QEMU stops before the first instruction and waits for gdb on 127.0.0.1:$(GDB_PORT). A QEMU
+# left running by an earlier `make debug` (closing its terminal does not always end it) keeps
+# that port, and gdb would attach to the old kernel: tools/port-owner.sh finds it first.
 debug: deps-run iso
+	@if owner=$$(tools/port-owner.sh $(GDB_PORT)); then \
+	    echo "make debug: port $(GDB_PORT) is already taken, by $$owner."; \
+	    echo "Most likely the QEMU of an earlier make debug, still running: gdb would attach to that old kernel."; \
+	    echo "Quit it with Ctrl-A X in its terminal or kill its PID, or use another port: make debug GDB_PORT=1235"; \
+	    exit 1; \
+	fi
 	@echo "In another terminal:"
-	@echo "    gdb $(ELF) -ex 'target remote localhost:1234' -ex 'hbreak kmain' -ex continue"
-	qemu-system-x86_64 $(QEMU_COMMON) -cdrom $(ISO) -serial mon:stdio -display none \
-	    -netdev user,id=n0 -device rtl8139,netdev=n0 -s -S $(QEMU_EXTRA)
+	@echo "    gdb $(ELF) -ex 'target remote localhost:$(GDB_PORT)' -ex 'hbreak kmain' -ex continue"
+	@echo "Quit QEMU with Ctrl-A then X (closing this terminal may leave it running)."
+	qemu-system-x86_64 $(QEMU_COMMON) -cdrom $(ISO) $(CONSOLE) -display none \
+	    -netdev user,id=n0 -device rtl8139,netdev=n0 -gdb tcp:127.0.0.1:$(GDB_PORT) -S $(QEMU_EXTRA)
 
 # Everything: formatting, lints, host unit tests, in-kernel self-tests, end-to-end tests.
 test: deps-run
@@ -63,6 +82,18 @@ test: deps-run
 # then heap, free frames, threads and sockets must be back at their idle values (tests/soak.py).
 soak: deps-run kernel
 	REQUESTS=$(REQUESTS) python3 tests/soak.py
+
+# A SYN flood from a private network namespace over a tap device, then 24 clients that vanish
+# mid-request (tests/synflood.py). Namespaces and taps need root: run it as root.
+synflood:
+	@if [ "$$(id -u)" != 0 ]; then \
+	    echo "make synflood needs root (it creates a network namespace and a tap device):"; \
+	    echo "run it from a root shell (su -), or with sudo where it is installed: sudo make synflood"; \
+	    exit 1; \
+	fi
+	@tools/ensure-deps.sh build run
+	$(MAKE) iso ISO=build/synflood.iso KERNEL_ARGS='ip=10.0.2.15/24 gw=10.0.2.2'
+	python3 tests/synflood.py build/synflood.iso
 
 # Figures, not tests: boot time, requests/s, latency, bulk MB/s and the smallest RAM that
 # serves, for this kernel and for a stock Linux guest on the same QEMU (tools/bench.sh).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ensure-deps.sh GROUP... — makes sure the tools a Makefile target needs are installed.
 #
-# Groups: build (Rust target, GRUB, xorriso, mtools), run (QEMU), test (curl, python3),
+# Groups: build (Rust target, GRUB, xorriso, mtools), run (QEMU, ss), test (curl, python3),
 # browser (Chromium), bench (wrk, curl). As root, missing Debian packages are installed with
 # apt-get; otherwise the script stops and prints the command to run.
 set -euo pipefail
@@ -21,7 +21,7 @@ for group in "$@"; do
             want mformat mtools
             want objcopy binutils
             ;;
-        run) want qemu-system-x86_64 qemu-system-x86 ;;
+        run) want qemu-system-x86_64 qemu-system-x86; want ss iproute2 ;;
         test) want curl curl; want python3 python3 ;;
         browser) want chromium chromium ;;
         bench) want wrk wrk; want curl curl; want ip iproute2; want cpio cpio; want ping iputils-ping ;;
