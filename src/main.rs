@@ -31,7 +31,7 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
     time::init();
     sched::init();
     pci::init();
-    drivers::rtl8139::init();
+    drivers::nic::init(args.nic);
     log::info!("boot complete at {} ms", time::uptime_ms());
 
     if let Some(name) = args.crash_test {

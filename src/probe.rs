@@ -4,7 +4,7 @@
 
 use alloc::string::ToString;
 use alloc::vec::Vec;
-use kernel::drivers::rtl8139::{self, MacAddress};
+use kernel::drivers::nic::{self, MacAddress};
 use kernel::http::stats::{
     KernelProbe, MemoryInfo, NicInfo, PciBarInfo, PciDeviceInfo, SchedulerInfo, ThreadInfo,
 };
@@ -44,15 +44,15 @@ impl KernelProbe for LiveKernel {
     }
 
     fn nic(&self) -> NicInfo {
-        let driver = rtl8139::stats();
+        let driver = nic::stats();
         let stack = net::stats();
-        let device = pci::find(rtl8139::VENDOR_REALTEK, rtl8139::DEVICE_RTL8139);
+        let card = nic::info();
         NicInfo {
-            model: if device.is_some() { "RTL8139" } else { "" },
-            mac: rtl8139::mac_address()
-                .map(|mac| MacAddress(mac).to_string())
+            model: card.map_or("", |card| card.model),
+            mac: card
+                .map(|card| MacAddress(card.mac).to_string())
                 .unwrap_or_default(),
-            irq: device.and_then(|d| d.irq()).unwrap_or(0),
+            irq: card.map_or(0, |card| card.irq),
             address: stack.address.map(|a| a.to_string()).unwrap_or_default(),
             rx_packets: driver.rx_packets,
             tx_packets: driver.tx_packets,

@@ -7,6 +7,7 @@
 //! | `crashtest=NAME` | provoke the named fatal fault, to test its report (tests/ uses it) |
 //! | `ip=A.B.C.D/N` | static IPv4 address and prefix length instead of DHCP |
 //! | `gw=A.B.C.D` | default gateway for the static address |
+//! | `nic=NAME` | which network card to use: a driver (`rtl8139`) or a PCI slot (`00:03.0`) |
 
 /// An IPv4 address with its prefix length, such as 10.0.2.15/24.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +23,9 @@ pub struct KernelArgs<'a> {
     pub crash_test: Option<&'a str>,
     pub ip: Option<Ipv4Cidr>,
     pub gateway: Option<[u8; 4]>,
+    /// The value of `nic=`, checked by the NIC layer (src/drivers/nic/supported.rs), which
+    /// knows the drivers' names.
+    pub nic: Option<&'a str>,
 }
 
 /// A word the kernel did not understand, reported in the boot log and otherwise ignored.
@@ -40,6 +44,7 @@ impl<'a> KernelArgs<'a> {
                 Some(("gw", value)) if parse_ipv4(value).is_some() => {
                     args.gateway = parse_ipv4(value)
                 }
+                Some(("nic", value)) if !value.is_empty() => args.nic = Some(value),
                 _ => on_unknown(UnknownWord(word)),
             }
         }
@@ -113,6 +118,13 @@ mod tests {
             Some("stack-overflow")
         );
         assert_eq!(parse("crashtest=").1, vec!["crashtest="]);
+    }
+
+    #[test]
+    fn nic_names_a_card_for_the_nic_layer_to_check() {
+        assert_eq!(parse("nic=00:03.0").0.nic, Some("00:03.0"));
+        assert_eq!(parse("nic=rtl8139").0.nic, Some("rtl8139"));
+        assert_eq!(parse("nic=").1, vec!["nic="]);
     }
 
     #[test]

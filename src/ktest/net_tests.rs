@@ -1,10 +1,10 @@
-//! Self-tests of the network stack on the emulated RTL8139: DHCP from QEMU's user network,
+//! Self-tests of the network stack on the emulated network card: DHCP from QEMU's user network,
 //! the listener rules, the socket budget, and a network thread that sleeps when idle.
 //! They run after the driver's own tests, which need the card to themselves: the first
 //! test here starts the stack.
 
 use super::KernelTest;
-use crate::drivers::rtl8139;
+use crate::drivers::nic;
 use crate::ktest_assert;
 use crate::net::{self, AddressConfig, MAX_TCP_SOCKETS, NetError, TcpListener};
 use crate::{sched, time};
@@ -35,7 +35,7 @@ static STARTED: Once<bool> = Once::new();
 /// Runs `test` with the stack started (once, for all the tests here); passes without
 /// running it when the machine has no network card (`-nic none`).
 fn with_stack(test: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
-    if !rtl8139::is_present() {
+    if !nic::is_present() {
         log::info!("ktest: no network card, no network stack to test");
         return Ok(());
     }

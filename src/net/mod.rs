@@ -1,4 +1,4 @@
-//! The network stack: smoltcp over the RTL8139, driven by one network thread, with blocking
+//! The network stack: smoltcp over the network card, driven by one network thread, with blocking
 //! TCP sockets shaped like `std::net` on top. Chapter: docs/07-network.md.
 //!
 //! | file | what |
@@ -51,15 +51,15 @@ pub use kernel_side::{init, stats, wait_for_address};
 mod kernel_side {
     use super::stack::{AddressConfig, Stack};
     use super::{NetStats, poll_loop};
-    use crate::drivers::rtl8139::{self, MacAddress, Rtl8139Device};
+    use crate::drivers::nic::{self, MacAddress, NicDevice};
     use crate::{sched, time};
     use smoltcp::wire::Ipv4Cidr;
 
-    /// Builds the stack over the RTL8139 with the given address source, and starts the
+    /// Builds the stack over the network card with the given address source, and starts the
     /// network thread. ARP and ICMP echo (ping) are answered by smoltcp from then on.
     /// Returns false, networking off, if the driver found no card.
     pub fn init(address: AddressConfig) -> bool {
-        let (Some(nic), Some(mac)) = (Rtl8139Device::new(), rtl8139::mac_address()) else {
+        let (Some(nic), Some(mac)) = (NicDevice::new(), nic::mac_address()) else {
             log::warn!("net: no network card, networking off");
             return false;
         };

@@ -1,7 +1,7 @@
 //! The shared stack and the network thread that drives it.
 //!
 //! ```text
-//!   RTL8139 IRQ ──> on_nic_interrupt: POLL_NEEDED = true, wake the network thread
+//!   NIC IRQ ──────> on_nic_interrupt: POLL_NEEDED = true, wake the network thread
 //!                                       │
 //!   network thread:  loop { lock STACK; poll (receive, timers, transmit); unlock;
 //!                           if sockets changed: SOCKET_GENERATION += 1, wake socket waiters;
@@ -16,7 +16,7 @@
 //! thread has seen something happen.
 
 use super::stack::{AddressEvent, NetError, Stack};
-use crate::drivers::rtl8139::{self, Rtl8139Device};
+use crate::drivers::nic::{self, NicDevice};
 use crate::sched;
 use crate::sync::{Mutex, WaitQueue};
 use crate::time;
@@ -26,7 +26,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 const MAX_IDLE_MS: u64 = 1_000;
 
 /// The one stack, shared by the network thread and every socket call.
-static STACK: Mutex<Option<Stack<Rtl8139Device>>> = Mutex::new(None);
+static STACK: Mutex<Option<Stack<NicDevice>>> = Mutex::new(None);
 
 /// Set by the card's interrupt (or by a socket call that brought a deadline forward),
 /// cleared by the network thread when it wakes.
@@ -42,9 +42,9 @@ static SOCKET_GENERATION: AtomicU64 = AtomicU64::new(0);
 static SOCKET_WAITERS: WaitQueue = WaitQueue::new();
 
 /// Puts `stack` in place, hooks the card's interrupt and starts the network thread.
-pub fn start(stack: Stack<Rtl8139Device>) {
+pub fn start(stack: Stack<NicDevice>) {
     *STACK.lock() = Some(stack);
-    rtl8139::set_interrupt_callback(on_nic_interrupt);
+    nic::set_interrupt_callback(on_nic_interrupt);
     // The thread handle is dropped: the network thread runs for the life of the kernel.
     let _ = sched::spawn("net", network_thread);
 }
@@ -91,7 +91,7 @@ fn network_thread() {
 
 /// Runs `operation` on the stack, then transmits what it queued. Wakes the network thread
 /// if the operation brought smoltcp's next deadline forward (a new retransmission timer).
-pub(super) fn with_stack<R>(operation: impl FnOnce(&mut Stack<Rtl8139Device>, u64) -> R) -> R {
+pub(super) fn with_stack<R>(operation: impl FnOnce(&mut Stack<NicDevice>, u64) -> R) -> R {
     let now = time::uptime_ms();
     let (result, delay) = {
         let mut guard = STACK.lock();
@@ -112,7 +112,7 @@ pub(super) fn with_stack<R>(operation: impl FnOnce(&mut Stack<Rtl8139Device>, u6
 /// when it runs out the answer is [`NetError::TimedOut`].
 pub(super) fn block_on<T>(
     timeout_ms: Option<u64>,
-    mut attempt: impl FnMut(&mut Stack<Rtl8139Device>, u64) -> Result<T, NetError>,
+    mut attempt: impl FnMut(&mut Stack<NicDevice>, u64) -> Result<T, NetError>,
 ) -> Result<T, NetError> {
     let deadline = timeout_ms.map(|ms| time::uptime_ms() + ms);
     loop {
@@ -137,6 +137,6 @@ pub(super) fn block_on<T>(
 }
 
 /// Runs `read` on the stack without transmitting or waking anyone: for statistics.
-pub(super) fn inspect<R>(read: impl FnOnce(&Stack<Rtl8139Device>) -> R) -> Option<R> {
+pub(super) fn inspect<R>(read: impl FnOnce(&Stack<NicDevice>) -> R) -> Option<R> {
     STACK.lock().as_ref().map(read)
 }

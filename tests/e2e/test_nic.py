@@ -1,7 +1,8 @@
-"""PCI enumeration and the RTL8139 driver end to end: the lspci-like boot log on QEMU's `pc`
-and `q35` machines with each function's BARs (also in /api/pci), the NIC's bring-up line, the in-kernel NIC tests on q35 (the `pc` ones
-run in test_boot's self-test boot), the ARP exchange seen in a capture, link changes from
-the QEMU monitor, and a boot without a NIC."""
+"""PCI enumeration and the network card end to end: the lspci-like boot log on QEMU's `pc`
+and `q35` machines with each function's BARs (also in /api/pci), the NIC's bring-up line, the
+in-kernel NIC tests on q35 (the `pc` ones run in test_boot's self-test boot), the ARP exchange
+seen in a capture, link changes from the QEMU monitor, a boot without a NIC, and `nic=`
+choosing among two cards."""
 
 import json
 import os
@@ -10,10 +11,12 @@ import struct
 import tempfile
 import urllib.request
 
-from qemu import EXIT_PASS, Qemu, build_iso
+from qemu import EXIT_PASS, Qemu, build_iso, free_port
 
-NIC_LINE = (r"rtl8139: 0000:{address} I/O 0x[0-9a-f]+ IRQ 11, MAC 52:54:00:12:34:56, link up, "
+NIC_LINE = (r"rtl8139: 0000:{address} I/O 0x[0-9a-f]+ IRQ 11, MAC {mac}, link up, "
             r"32 KiB receive ring at 0x[0-9a-f]+")
+# The MAC address QEMU gives the first card unless told otherwise.
+QEMU_MAC = "52:54:00:12:34:56"
 RTL8139_PCI = (r"pci: {address} Ethernet controller \[0200\]: Realtek [^\n]*\[10ec:8139\] "
                r"\(rev 20\), IRQ 11")
 # Its two BARs below it: the same 256 registers in I/O and in memory space (chapter 5).
@@ -34,7 +37,7 @@ def test_pc_lspci_lines_and_nic_bring_up():
         r"pci: 00:02\.0 VGA compatible controller \[0300\]: QEMU [^\n]*\[1234:1111\]",
         RTL8139_PCI.format(address=r"00:03\.0") + r"\n" + RTL8139_BARS,
         r"pci: 6 functions found",
-        NIC_LINE.format(address=r"00:03\.0"),
+        NIC_LINE.format(address=r"00:03\.0", mac=QEMU_MAC),
     ):
         assert re.search(pattern, log), f"boot log lacks {pattern!r}:\n{log[-3000:]}"
     print("    " + "\n    ".join(l for l in log.splitlines() if "pci:" in l or "rtl8139:" in l))
@@ -69,10 +72,10 @@ def test_q35_lspci_lines_and_nic_self_tests():
         r"pci: 00:1f\.2 SATA controller \[0106\]: Intel [^\n]*\[8086:2922\]",
         r"pci: 00:1f\.3 SMBus \[0c05\]: Intel [^\n]*\[8086:2930\]",
         RTL8139_PCI.format(address=r"00:02\.0"),
-        NIC_LINE.format(address=r"00:02\.0"),
+        NIC_LINE.format(address=r"00:02\.0", mac=QEMU_MAC),
     ):
         assert re.search(pattern, log), f"q35 boot log lacks {pattern!r}:\n{log[-3000:]}"
-    results = re.findall(r"^ktest: ((?:pci|rtl8139)::\S+) \.\.\. (ok|FAILED.*)$", log, re.M)
+    results = re.findall(r"^ktest: ((?:pci|nic|rtl8139)::\S+) \.\.\. (ok|FAILED.*)$", log, re.M)
     assert len(results) >= 7, f"NIC self-tests missing on q35:\n{log[-3000:]}"
     assert status == EXIT_PASS, f"exit status {status}:\n{log[-3000:]}"
     return [(f"q35 {name}", None if verdict == "ok" else verdict) for name, verdict in results]
@@ -123,8 +126,45 @@ def test_boot_without_a_nic_says_so():
     with Qemu(build_iso(""), nic=False, timeout=90) as vm:
         vm.wait_for(r"READY", timeout=60)
         log = vm.log()
-    assert "rtl8139: no RTL8139 on the PCI bus" in log
+    assert "nic: no supported network card on the PCI bus, networking disabled" in log
     assert "10ec:8139" not in log
+
+
+def two_card_boot(kernel_args):
+    """Two RTL8139s: 00:03.0 on a user network without a forwarded port, 00:04.0 (MAC
+    ...:99) on one with the forwarded port. Only a kernel driving 00:04.0 answers HTTP."""
+    port = free_port()
+    cards = ["-netdev", "user,id=a", "-device", "rtl8139,netdev=a,addr=03.0",
+             "-netdev", f"user,id=b,hostfwd=tcp:127.0.0.1:{port}-:80",
+             "-device", "rtl8139,netdev=b,addr=04.0,mac=52:54:00:12:34:99"]
+    return Qemu(build_iso(kernel_args), nic=False, timeout=120, extra_args=cards), port
+
+
+def test_nic_argument_chooses_among_two_cards():
+    import urllib.request
+
+    vm, port = two_card_boot("nic=00:04.0")
+    with vm:
+        vm.wait_for(r"READY", timeout=60)
+        log = vm.log()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/stats", timeout=20) as reply:
+            assert b'"mac":"52:54:00:12:34:99"' in reply.read()
+    assert "nic: 0000:00:04.0 RTL8139 (rtl8139 driver): chosen by nic=00:04.0" in log, log[-3000:]
+    assert re.search(NIC_LINE.format(address=r"00:04\.0", mac="52:54:00:12:34:99"), log), log[-3000:]
+
+
+def test_without_nic_argument_the_first_card_and_a_bad_one_is_refused():
+    vm, _ = two_card_boot("")
+    with vm:
+        vm.wait_for(r"READY", timeout=60)
+        log = vm.log()
+    assert "nic: 0000:00:03.0 RTL8139 (rtl8139 driver): the first supported card on the bus" in log
+    vm, _ = two_card_boot("nic=00:05.0")
+    with vm:
+        vm.wait_for(r"READY", timeout=60)
+        log = vm.log()
+    assert "nic: nic=00:05.0: no supported network card matches, networking disabled" in log
+    assert "rtl8139: 0000:" not in log, "no card may be started when the one asked for is missing"
 
 
 def test_q35_dhcp_lease_and_http_through_the_gateway():

@@ -5,24 +5,25 @@
 use super::registers::*;
 use super::rx_queue::RxQueue;
 use super::rx_ring::{ETHERNET_HEADER_LEN, MIN_PACKET_LEN, RX_HEADER_LEN, RxRing};
-use super::stats::NicStats;
 use super::tx_slots::{TX_SLOT_COUNT, TxOutcome, TxSlots};
-use crate::memory::dma::{DmaAllocError, DmaRegion};
+use crate::drivers::nic::{MacAddress, NetworkCard, NicStats, StartError, TxError};
+use crate::memory::dma::DmaRegion;
 use crate::pci::{self, PciFunctionInfo};
+use core::any::Any;
 use x86_64::instructions::port::{Port, PortRead, PortWrite};
 
 /// RBLEN = 2: a 32 KiB ring, room for about twenty full-size frames.
 const RX_RING_SIZE_CODE: u32 = 2;
 /// The ring's length in bytes.
-pub const RX_RING_LEN: usize = 8192 << RX_RING_SIZE_CODE;
+const RX_RING_LEN: usize = 8192 << RX_RING_SIZE_CODE;
 /// The datasheet asks for 16 bytes beyond the ring (RCR, RBLEN: "8K + 16 byte").
 const RX_BUFFER_LEN: usize = RX_RING_LEN + 16;
 /// Frames buffered between the interrupt handler and the network stack.
 const RX_QUEUE_FRAMES: usize = 64;
 /// The largest frame a transmit descriptor takes (TSD SIZE, datasheet: up to 1792 bytes).
-pub const MAX_TX_FRAME_LEN: usize = 1792;
+const MAX_TX_FRAME_LEN: usize = 1792;
 /// Ethernet's minimum frame without CRC. The chip does not pad short frames itself.
-pub const MIN_TX_FRAME_LEN: usize = 60;
+const MIN_TX_FRAME_LEN: usize = 60;
 /// DMA buffers must start on a 32-bit boundary; 16 keeps them cache-line friendly too.
 const DMA_ALIGN: usize = 16;
 /// Reads of CR before giving up on a reset (QEMU finishes at once, real chips in µs).
@@ -31,39 +32,10 @@ const RESET_POLLS: u32 = 1_000_000;
 /// spent in the interrupt handler even if the chip keeps writing.
 const MAX_PACKETS_PER_DRAIN: usize = RX_RING_LEN / (RX_HEADER_LEN + MIN_PACKET_LEN);
 
-/// Why the NIC could not be brought up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InitError {
-    NoIoBar,
-    NoInterruptLine,
-    NoDmaMemory,
-    ResetTimeout,
-}
-
-impl From<DmaAllocError> for InitError {
-    fn from(_: DmaAllocError) -> Self {
-        InitError::NoDmaMemory
-    }
-}
-
-/// Why a frame was not sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TxError {
-    /// All four slots hold frames the chip has not finished: try again after a TOK.
-    SlotsBusy,
-    /// Longer than [`MAX_TX_FRAME_LEN`].
-    TooLong,
-    /// Shorter than an Ethernet header.
-    TooShort,
-    /// No RTL8139 was started.
-    NoDevice,
-}
-
 /// The chip's registers, its DMA memory and the driver's bookkeeping.
 pub struct Rtl8139 {
-    pub io_base: u16,
-    pub irq: u8,
-    pub mac: [u8; 6],
+    io_base: u16,
+    mac: [u8; 6],
     rx_buffer: DmaRegion,
     rx_ring: RxRing,
     rx_queue: RxQueue,
@@ -75,14 +47,13 @@ pub struct Rtl8139 {
 impl Rtl8139 {
     /// Powers on and resets the chip behind `function`, reads its MAC address and starts
     /// the receiver and transmitter with interrupts still masked (see
-    /// [`enable_interrupts`](Self::enable_interrupts)).
-    pub fn new(function: &PciFunctionInfo) -> Result<Rtl8139, InitError> {
-        let io_base = function.io_base().ok_or(InitError::NoIoBar)?;
-        let irq = function.irq().ok_or(InitError::NoInterruptLine)?;
+    /// `NetworkCard::enable_interrupts`). Logs what it set up.
+    pub fn new(function: &PciFunctionInfo) -> Result<Rtl8139, StartError> {
+        let io_base = function.io_base().ok_or(StartError::NoRegisterBar)?;
+        let irq = function.irq().ok_or(StartError::NoInterruptLine)?;
         pci::enable_bus_master(function.address);
         let mut nic = Rtl8139 {
             io_base,
-            irq,
             mac: [0; 6],
             rx_buffer: DmaRegion::allocate(RX_BUFFER_LEN, DMA_ALIGN)?,
             rx_ring: RxRing::new(RX_RING_LEN),
@@ -106,12 +77,21 @@ impl Rtl8139 {
             *byte = read_port::<u8>(io_base + IDR0 + i as u16);
         }
         nic.start();
+        let link = if nic.stats.link_up { "up" } else { "down" };
+        log::info!(
+            "rtl8139: {} I/O {io_base:#x} IRQ {irq}, MAC {}, link {link}, \
+             {} KiB receive ring at {:#x}",
+            function.address,
+            MacAddress(nic.mac),
+            RX_RING_LEN / 1024,
+            nic.rx_buffer.physical_address()
+        );
         Ok(nic)
     }
 
     /// Software reset (CR.RST): the chip clears the bit when its registers are back to
     /// their defaults.
-    fn reset(&mut self) -> Result<(), InitError> {
+    fn reset(&mut self) -> Result<(), StartError> {
         self.write8(CR, CR_RESET);
         for _ in 0..RESET_POLLS {
             if self.read8(CR) & CR_RESET == 0 {
@@ -119,7 +99,7 @@ impl Rtl8139 {
             }
             core::hint::spin_loop();
         }
-        Err(InitError::ResetTimeout)
+        Err(StartError::ResetTimeout)
     }
 
     /// Programs the ring and the transmit buffers, then enables receiver and transmitter.
@@ -138,54 +118,6 @@ impl Rtl8139 {
         self.write16(CAPR, self.rx_ring.capr());
         self.tx_slots = TxSlots::new();
         self.update_link();
-    }
-
-    /// Unmasks the interrupts the driver handles. Call once the IRQ handler is installed:
-    /// a level-triggered line with no handler to clear its cause would fire forever.
-    pub fn enable_interrupts(&mut self) {
-        self.write16(IMR, INT_HANDLED);
-    }
-
-    /// The interrupt handler's work. Returns whether the chip had anything to report (the
-    /// line may be shared with another device).
-    pub fn service_interrupt(&mut self) -> bool {
-        let status = self.read16(ISR);
-        if status == 0 {
-            return false;
-        }
-        // Acknowledge first (ISR is write-1-to-clear): an event that arrives while we work
-        // sets its bit again and raises the line again, so none is lost. The PCI line is
-        // level-triggered: left set, it would interrupt again right after the EOI.
-        self.write16(ISR, status);
-        self.stats.interrupts += 1;
-        if status & (INT_TX_OK | INT_TX_ERROR) != 0 {
-            self.reclaim_tx();
-        }
-        if status & INT_LINK_CHANGE != 0 {
-            let was_up = self.stats.link_up;
-            self.update_link();
-            if self.stats.link_up != was_up {
-                let state = if self.stats.link_up { "up" } else { "down" };
-                log::info!("rtl8139: link {state}");
-            }
-        }
-        if status & INT_RX_ERROR != 0 {
-            self.stats.rx_errors += 1;
-        }
-        if status & INT_RX_FIFO_OVERFLOW != 0 {
-            self.stats.rx_fifo_overflows += 1;
-        }
-        if status & INT_RX_BUFFER_OVERFLOW != 0 {
-            // Nothing to repair: the chip dropped what did not fit. Emptying the ring (below)
-            // makes room, and CAPR tells the chip so.
-            self.stats.rx_ring_overflows += 1;
-            self.stats.rx_missed += u64::from(self.read32(MPC) & MPC_COUNT_MASK);
-            self.write32(MPC, 0);
-        }
-        if status & INT_RX_EVENTS != 0 {
-            self.drain_ring();
-        }
-        true
     }
 
     /// Moves every complete packet from the ring to the queue, until the chip says the ring
@@ -262,50 +194,6 @@ impl Rtl8139 {
         self.stats.link_up = self.read16(BMSR) & BMSR_LINK_UP != 0;
     }
 
-    /// Whether a frame could be queued now.
-    pub fn can_transmit(&mut self) -> bool {
-        self.reclaim_tx();
-        !self.tx_slots.is_full()
-    }
-
-    /// Copies `frame` (an Ethernet frame without CRC; the chip appends it) into the next
-    /// slot and starts its transmission. Refuses, and counts, instead of overwriting a busy
-    /// slot.
-    pub fn transmit(&mut self, frame: &[u8]) -> Result<(), TxError> {
-        if frame.len() > MAX_TX_FRAME_LEN {
-            self.stats.tx_dropped_too_long += 1;
-            return Err(TxError::TooLong);
-        }
-        if frame.len() < ETHERNET_HEADER_LEN {
-            return Err(TxError::TooShort);
-        }
-        self.reclaim_tx();
-        let Some(slot) = self.tx_slots.claim(frame.len()) else {
-            self.stats.tx_dropped_full += 1;
-            return Err(TxError::SlotsBusy);
-        };
-        let padded_len = frame.len().max(MIN_TX_FRAME_LEN);
-        // SAFETY: the slot was free, so the chip has finished reading this buffer and will
-        // not touch it until the TSD write below; the buffer holds MAX_TX_FRAME_LEN bytes.
-        let buffer = unsafe {
-            core::slice::from_raw_parts_mut(self.tx_buffers[slot].as_ptr(), MAX_TX_FRAME_LEN)
-        };
-        buffer[..frame.len()].copy_from_slice(frame);
-        // Pad with zeros: the buffer still holds an older frame's bytes, which would leak.
-        buffer[frame.len()..padded_len].fill(0);
-        // Writing SIZE (with OWN clear) hands the slot to the chip and starts the DMA.
-        self.write32(
-            TSD0 + 4 * slot as u16,
-            padded_len as u32 | TSD_EARLY_TX_THRESHOLD_256,
-        );
-        Ok(())
-    }
-
-    /// Takes the oldest received frame, if any.
-    pub fn receive<R>(&mut self, consume: impl FnOnce(&[u8]) -> R) -> Option<R> {
-        self.rx_queue.pop(consume)
-    }
-
     /// For the self-tests: overwrites the status of the next unread packet with 0, as a
     /// confused chip or a stray DMA write might, so that the driver's next drain sees a bad
     /// header. Returns false if the ring holds no unread packet.
@@ -321,20 +209,6 @@ impl Rtl8139 {
         // packet there is complete (the ring is not empty), so the chip does not write it.
         unsafe { core::ptr::write_volatile(header.cast::<u16>(), 0) };
         true
-    }
-
-    /// Forgets every received frame not yet taken.
-    pub fn discard_received(&mut self) {
-        self.rx_queue.clear();
-    }
-
-    pub fn stats(&self) -> NicStats {
-        self.stats
-    }
-
-    /// The physical address of the receive ring (for the boot log).
-    pub fn rx_ring_address(&self) -> u32 {
-        self.rx_buffer.physical_address()
     }
 
     fn read8(&self, register: u16) -> u8 {
@@ -359,6 +233,119 @@ impl Rtl8139 {
 
     fn write32(&mut self, register: u16, value: u32) {
         write_port(self.io_base + register, value);
+    }
+}
+
+/// The RTL8139 behind the interface the network stack uses (src/drivers/nic/card.rs).
+impl NetworkCard for Rtl8139 {
+    fn mac(&self) -> [u8; 6] {
+        self.mac
+    }
+
+    fn enable_interrupts(&mut self) {
+        self.write16(IMR, INT_HANDLED);
+    }
+
+    fn service_interrupt(&mut self) -> bool {
+        let status = self.read16(ISR);
+        if status == 0 {
+            return false;
+        }
+        // Acknowledge first (ISR is write-1-to-clear): an event that arrives while we work
+        // sets its bit again and raises the line again, so none is lost. The PCI line is
+        // level-triggered: left set, it would interrupt again right after the EOI.
+        self.write16(ISR, status);
+        self.stats.interrupts += 1;
+        if status & (INT_TX_OK | INT_TX_ERROR) != 0 {
+            self.reclaim_tx();
+        }
+        if status & INT_LINK_CHANGE != 0 {
+            let was_up = self.stats.link_up;
+            self.update_link();
+            if self.stats.link_up != was_up {
+                let state = if self.stats.link_up { "up" } else { "down" };
+                log::info!("rtl8139: link {state}");
+            }
+        }
+        if status & INT_RX_ERROR != 0 {
+            self.stats.rx_errors += 1;
+        }
+        if status & INT_RX_FIFO_OVERFLOW != 0 {
+            self.stats.rx_fifo_overflows += 1;
+        }
+        if status & INT_RX_BUFFER_OVERFLOW != 0 {
+            // Nothing to repair: the chip dropped what did not fit. Emptying the ring (below)
+            // makes room, and CAPR tells the chip so.
+            self.stats.rx_ring_overflows += 1;
+            self.stats.rx_missed += u64::from(self.read32(MPC) & MPC_COUNT_MASK);
+            self.write32(MPC, 0);
+        }
+        if status & INT_RX_EVENTS != 0 {
+            self.drain_ring();
+        }
+        true
+    }
+
+    fn can_transmit(&mut self) -> bool {
+        self.reclaim_tx();
+        !self.tx_slots.is_full()
+    }
+
+    /// Copies `frame` (an Ethernet frame without CRC; the chip appends it) into the next
+    /// slot and starts its transmission. Refuses, and counts, instead of overwriting a busy
+    /// slot.
+    fn transmit(&mut self, frame: &[u8]) -> Result<(), TxError> {
+        if frame.len() > MAX_TX_FRAME_LEN {
+            self.stats.tx_dropped_too_long += 1;
+            return Err(TxError::TooLong);
+        }
+        if frame.len() < ETHERNET_HEADER_LEN {
+            return Err(TxError::TooShort);
+        }
+        self.reclaim_tx();
+        let Some(slot) = self.tx_slots.claim(frame.len()) else {
+            self.stats.tx_dropped_full += 1;
+            return Err(TxError::Busy);
+        };
+        let padded_len = frame.len().max(MIN_TX_FRAME_LEN);
+        // SAFETY: the slot was free, so the chip has finished reading this buffer and will
+        // not touch it until the TSD write below; the buffer holds MAX_TX_FRAME_LEN bytes.
+        let buffer = unsafe {
+            core::slice::from_raw_parts_mut(self.tx_buffers[slot].as_ptr(), MAX_TX_FRAME_LEN)
+        };
+        buffer[..frame.len()].copy_from_slice(frame);
+        // Pad with zeros: the buffer still holds an older frame's bytes, which would leak.
+        buffer[frame.len()..padded_len].fill(0);
+        // Writing SIZE (with OWN clear) hands the slot to the chip and starts the DMA.
+        self.write32(
+            TSD0 + 4 * slot as u16,
+            padded_len as u32 | TSD_EARLY_TX_THRESHOLD_256,
+        );
+        Ok(())
+    }
+
+    fn transmit_queue_len(&self) -> usize {
+        TX_SLOT_COUNT
+    }
+
+    fn receive(&mut self, out: &mut [u8]) -> Option<usize> {
+        self.rx_queue.pop(|frame| {
+            let len = frame.len().min(out.len());
+            out[..len].copy_from_slice(&frame[..len]);
+            len
+        })
+    }
+
+    fn discard_received(&mut self) {
+        self.rx_queue.clear();
+    }
+
+    fn stats(&self) -> NicStats {
+        self.stats
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
     }
 }
 

@@ -1,39 +1,42 @@
-//! The driver's counters, for the status page and the tests.
+//! The counters every network-card driver keeps, for the status page and the tests. Each
+//! driver maps its chip's events onto them (the RTL8139's RXOVW and the e1000's "receive
+//! descriptors ran out" are both a full ring); a counter a chip has no event for stays 0.
 
 use core::fmt;
 
-/// What the driver has seen since it started. A snapshot: [`super::stats`] copies it.
+/// What the driver has seen since it started. A snapshot: `nic::stats` copies it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NicStats {
-    /// Frames taken out of the receive ring (including those the queue then dropped).
+    /// Frames taken from the card (including those the queue then dropped).
     pub rx_packets: u64,
     pub rx_bytes: u64,
-    /// Frames handed to the chip that it reported sent (TOK).
+    /// Frames the card reported sent.
     pub tx_packets: u64,
     pub tx_bytes: u64,
     /// Received frames dropped because the queue to the network stack was full.
     pub rx_dropped: u64,
-    /// Headers with an impossible status or length, each followed by a receiver reset.
+    /// Receive descriptors or headers with an impossible status or length, each followed by a
+    /// receiver reset.
     pub rx_bad_headers: u64,
-    /// RER interrupts: the chip saw a damaged frame.
+    /// The card saw a damaged frame (RTL8139: RER interrupts).
     pub rx_errors: u64,
-    /// RXOVW interrupts: the ring was full and the chip dropped frames.
+    /// The receive ring was full and the card dropped frames (RTL8139: RXOVW interrupts).
     pub rx_ring_overflows: u64,
-    /// FOVW interrupts: the chip's receive FIFO overflowed.
+    /// The card's receive FIFO overflowed (RTL8139: FOVW interrupts).
     pub rx_fifo_overflows: u64,
-    /// Frames the chip could not store, from its MPC register.
+    /// Frames the card could not store (its missed-packet counter).
     pub rx_missed: u64,
     /// Receiver resets (after bad headers).
     pub receiver_resets: u64,
-    /// Frames the chip failed to send (TABT or TUN).
+    /// Frames the card failed to send (RTL8139: TABT or TUN).
     pub tx_errors: u64,
-    /// Frames refused because all four transmit slots were busy.
+    /// Frames refused because every transmit buffer was busy.
     pub tx_dropped_full: u64,
     /// Frames refused because they were longer than a transmit buffer.
     pub tx_dropped_too_long: u64,
-    /// Interrupts in which the chip had something to report.
+    /// Interrupts in which the card had something to report.
     pub interrupts: u64,
-    /// From the PHY's basic mode status register.
+    /// The link state the card last reported.
     pub link_up: bool,
 }
 

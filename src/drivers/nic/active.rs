@@ -1,0 +1,180 @@
+//! The one card in use: chosen and started at boot, its interrupt, and the calls the network
+//! stack makes on it.
+//!
+//! ```text
+//!   pci::devices() ──choose (supported.rs)──> driver's start() ──> Box<dyn NetworkCard>
+//!                                                                   in CARD (spin lock)
+//!   IRQ n ──> on_interrupt: lock CARD, service_interrupt() ──> the stack's hook (wakes its thread)
+//!   network thread ──> transmit / receive / stats: lock CARD with interrupts off
+//! ```
+//!
+//! Locking rule: the card sits behind one spin lock. The interrupt handler takes it with
+//! interrupts disabled (as every handler runs); every other caller takes it inside
+//! `without_interrupts`, so the handler can never find it held.
+
+use super::card::{NetworkCard, StartError, TxError};
+use super::stats::NicStats;
+use super::supported::{self, Driver, NicWanted};
+use crate::drivers::rtl8139;
+use crate::interrupts;
+use crate::pci::{self, PciAddress, PciFunctionInfo};
+use alloc::boxed::Box;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use spin::{Mutex, Once};
+use x86_64::instructions::interrupts::without_interrupts;
+
+/// What the logs and the dashboard say about the card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CardInfo {
+    pub model: &'static str,
+    pub driver: Driver,
+    pub address: PciAddress,
+    pub irq: u8,
+    pub mac: [u8; 6],
+}
+
+static CARD: Once<Mutex<Box<dyn NetworkCard>>> = Once::new();
+static INFO: Once<CardInfo> = Once::new();
+/// The network stack's hook, stored as an address (0 = none) so the handler needs no lock.
+static INTERRUPT_CALLBACK: AtomicUsize = AtomicUsize::new(0);
+
+/// Chooses a card among those the PCI scan found (`nic=` on the command line, if given,
+/// says which), starts its driver and installs its interrupt handler. Logs the choice and
+/// why. Returns whether a card is now running.
+pub fn init(nic_arg: Option<&str>) -> bool {
+    let wanted = match nic_arg.map(|text| (text, NicWanted::parse(text))) {
+        None => None,
+        Some((_, Some(wanted))) => Some(wanted),
+        Some((text, None)) => {
+            log::error!(
+                "nic: nic={text} names no driver and no slot (rtl8139, or bus:device.function \
+                 like 00:03.0); networking disabled"
+            );
+            return false;
+        }
+    };
+    let chosen = match supported::choose(pci::devices(), wanted) {
+        Ok(chosen) => chosen,
+        Err(why) => {
+            log::warn!("nic: {why}, networking disabled");
+            return false;
+        }
+    };
+    let function = chosen.function;
+    log::info!(
+        "nic: {} {} ({} driver): {}",
+        function.address,
+        chosen.card.model,
+        chosen.card.driver.name(),
+        chosen.reason
+    );
+    let Some(irq) = function.irq() else {
+        log::error!(
+            "nic: {} has no interrupt line, networking disabled",
+            function.address
+        );
+        return false;
+    };
+    let card = match start(chosen.card.driver, function) {
+        Ok(card) => card,
+        Err(error) => {
+            log::error!("nic: {} failed to start: {error:?}", function.address);
+            return false;
+        }
+    };
+    INFO.call_once(|| CardInfo {
+        model: chosen.card.model,
+        driver: chosen.card.driver,
+        address: function.address,
+        irq,
+        mac: card.mac(),
+    });
+    CARD.call_once(|| Mutex::new(card));
+    interrupts::register_irq(irq, on_interrupt);
+    with_card(|card| card.enable_interrupts());
+    true
+}
+
+/// Hands `function` to its driver, which brings the card up with interrupts still masked.
+fn start(driver: Driver, function: &PciFunctionInfo) -> Result<Box<dyn NetworkCard>, StartError> {
+    match driver {
+        Driver::Rtl8139 => Ok(Box::new(rtl8139::Rtl8139::new(function)?)),
+    }
+}
+
+/// Runs `body` on the card with interrupts off; `None` if there is no card.
+fn with_card<R>(body: impl FnOnce(&mut dyn NetworkCard) -> R) -> Option<R> {
+    let card = CARD.get()?;
+    Some(without_interrupts(|| body(&mut **card.lock())))
+}
+
+/// The IRQ handler: the dispatcher sends the EOI after it returns.
+fn on_interrupt() {
+    let Some(card) = CARD.get() else { return };
+    if card.lock().service_interrupt() {
+        let hook = INTERRUPT_CALLBACK.load(Ordering::Acquire);
+        if hook != 0 {
+            // SAFETY: only set_interrupt_callback stores here, always a `fn()`.
+            let hook: fn() = unsafe { core::mem::transmute::<usize, fn()>(hook) };
+            hook();
+        }
+    }
+}
+
+/// Sets the function called, in interrupt context, after the driver handled an interrupt
+/// (frames queued, transmit buffers freed). It must not block: waking a thread is the
+/// intended use.
+pub fn set_interrupt_callback(callback: fn()) {
+    INTERRUPT_CALLBACK.store(callback as *const () as usize, Ordering::Release);
+}
+
+/// The card in use, once [`init`] started one.
+pub fn info() -> Option<&'static CardInfo> {
+    INFO.get()
+}
+
+/// Whether [`init`] started a card.
+pub fn is_present() -> bool {
+    CARD.get().is_some()
+}
+
+/// The card's station address.
+pub fn mac_address() -> Option<[u8; 6]> {
+    info().map(|info| info.mac)
+}
+
+/// A snapshot of the driver's counters (all zero without a card).
+pub fn stats() -> NicStats {
+    with_card(|card| card.stats()).unwrap_or_default()
+}
+
+/// Queues an Ethernet frame (without CRC) for sending.
+pub fn transmit(frame: &[u8]) -> Result<(), TxError> {
+    with_card(|card| card.transmit(frame)).unwrap_or(Err(TxError::NoCard))
+}
+
+/// Whether the card would take a frame now.
+pub fn can_transmit() -> bool {
+    with_card(|card| card.can_transmit()).unwrap_or(false)
+}
+
+/// How many frames the card can have on their way at once (0 without a card).
+pub fn transmit_queue_len() -> usize {
+    with_card(|card| card.transmit_queue_len()).unwrap_or(0)
+}
+
+/// Copies the oldest received frame into `out`; returns its length.
+pub fn receive(out: &mut [u8]) -> Option<usize> {
+    with_card(|card| card.receive(out)).flatten()
+}
+
+/// Drops every received frame not yet taken (for tests that want a clean start).
+pub fn discard_received() {
+    with_card(|card| card.discard_received());
+}
+
+/// For self-tests of one driver's own behaviour: runs `body` on the card if its driver is
+/// of type `D` (for example `Rtl8139`), with interrupts off.
+pub fn with_driver<D: NetworkCard + 'static, R>(body: impl FnOnce(&mut D) -> R) -> Option<R> {
+    with_card(|card| card.as_any_mut().downcast_mut::<D>().map(body)).flatten()
+}

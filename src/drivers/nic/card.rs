@@ -1,0 +1,88 @@
+//! [`NetworkCard`]: what every network-card driver offers the layers above it.
+//!
+//! A card moves Ethernet frames between RAM and the wire. How it does so differs from chip to
+//! chip: the RTL8139 copies received frames into one ring and sends from four fixed slots
+//! (docs/06-rtl8139.md); an Intel e1000 walks rings of descriptors that point at buffers. The
+//! network stack needs none of that. It sees frames in, frames out, an address, a link state and
+//! some counters, and that is all this trait offers.
+//!
+//! Calling rule: src/drivers/nic/active.rs makes every call with the card's lock held and
+//! interrupts off, the interrupt handler included. An implementation therefore needs no
+//! locking of its own, must return quickly, and must not block or allocate (locking rule 3,
+//! src/sync/mod.rs).
+
+use super::stats::NicStats;
+use core::any::Any;
+
+/// One network card, brought up by its driver and ready to move frames.
+pub trait NetworkCard: Send {
+    /// The station (MAC) address the card answers to.
+    fn mac(&self) -> [u8; 6];
+
+    /// Unmasks the interrupts the driver handles. Called once the IRQ handler is installed:
+    /// a level-triggered line with no handler to clear its cause would fire forever.
+    fn enable_interrupts(&mut self);
+
+    /// The interrupt handler's work: acknowledge the card, take back the transmit buffers it
+    /// has finished with, move received frames into the driver's queue. Returns whether the
+    /// card had anything to report: the line may be shared with another device.
+    fn service_interrupt(&mut self) -> bool;
+
+    /// Queues an Ethernet frame (without its CRC, which the card appends) for sending.
+    fn transmit(&mut self, frame: &[u8]) -> Result<(), TxError>;
+
+    /// Whether [`transmit`](Self::transmit) would take a frame now.
+    fn can_transmit(&mut self) -> bool;
+
+    /// How many frames the card can have on their way at once: smoltcp sends at most this
+    /// many in one go (its "burst size").
+    fn transmit_queue_len(&self) -> usize;
+
+    /// Copies the oldest received frame into `out` (room for 1514 bytes is enough) and
+    /// returns its length; `None` when no frame is waiting.
+    fn receive(&mut self, out: &mut [u8]) -> Option<usize>;
+
+    /// Forgets every received frame not yet taken (for tests that want a clean start).
+    fn discard_received(&mut self);
+
+    /// A snapshot of the driver's counters.
+    fn stats(&self) -> NicStats;
+
+    /// The driver itself, so that a self-test of one driver's own behaviour can reach it
+    /// (src/drivers/nic/active.rs: `with_driver`). Nothing else looks behind the trait.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+/// Why a frame was not queued for sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxError {
+    /// Every transmit buffer holds a frame the card has not finished: try again after the
+    /// next transmit-done interrupt.
+    Busy,
+    /// Longer than the card's transmit buffers.
+    TooLong,
+    /// Shorter than an Ethernet header.
+    TooShort,
+    /// No card was started.
+    NoCard,
+}
+
+/// Why a driver could not bring its card up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartError {
+    /// The card has no BAR of the kind its registers need (I/O ports or memory).
+    NoRegisterBar,
+    /// The card's interrupt pin is not routed to a PIC line.
+    NoInterruptLine,
+    /// No physically contiguous memory below 4 GiB was left for its rings and buffers.
+    NoDmaMemory,
+    /// The card did not finish its reset in time.
+    ResetTimeout,
+}
+
+#[cfg(target_os = "none")]
+impl From<crate::memory::dma::DmaAllocError> for StartError {
+    fn from(_: crate::memory::dma::DmaAllocError) -> Self {
+        StartError::NoDmaMemory
+    }
+}
