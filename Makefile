@@ -2,6 +2,7 @@
 # Every target installs what it is missing first (as root), or says what to install.
 
 KERNEL_ARGS ?=
+, := ,
 ISO         ?= build/micro-kernel.iso
 ELF         := target/x86_64-unknown-none/release/micro-kernel
 MEM         ?= 256M
@@ -9,13 +10,21 @@ HTTP_PORT   ?= 8080
 GDB_PORT    ?= 1234
 REQUESTS    ?= 100000
 HOST_TARGET := x86_64-unknown-linux-gnu
+# The emulated machine and network card for run and debug: MACHINE=pc (i440FX) or q35;
+# NIC=rtl8139, e1000 (82540EM), e1000e (82574L), e1000-82545em, or default (the machine's
+# own card: the 82540EM on pc, the 82574L on q35). `make run` is pc with an RTL8139;
+# `make run MACHINE=q35` takes q35's default 82574L.
+MACHINE     ?= pc
+NIC         ?= $(if $(filter pc,$(MACHINE)),rtl8139,default)
 # Extra QEMU arguments for run and debug, e.g. a traffic capture:
 #   make run QEMU_EXTRA="-object filter-dump,id=f0,netdev=n0,file=build/net.pcap"
 QEMU_EXTRA  ?=
-QEMU_COMMON := -accel tcg -m $(MEM) -no-reboot \
+QEMU_COMMON := -accel tcg -M $(MACHINE) -m $(MEM) -no-reboot \
                -device isa-debug-exit,iobase=0xf4,iosize=0x04
+# The card on QEMU's user network (netdev n0, for set_link and filter-dump): $(call qemu_nic,NETDEV-OPTIONS)
+qemu_nic = $(if $(filter default,$(NIC)),-nic user$(1),-netdev user$(1) -device $(NIC),netdev=n0)
 
-.PHONY: all kernel iso run debug test soak synflood unit-test lint bench book clean deps-build deps-run
+.PHONY: all kernel iso run debug bochs test soak synflood unit-test lint bench book clean deps-build deps-run
 
 all: iso
 
@@ -39,7 +48,7 @@ CONSOLE_LOG := build/console.log
 CONSOLE     := -chardev stdio,id=console,mux=on,logfile=$(CONSOLE_LOG) \
                -serial chardev:console -mon chardev=console
 
-# An RTL8139 on QEMU's user network, host 127.0.0.1:$(HTTP_PORT) forwarded to guest port 80.
+# The card NIC on QEMU's user network, host 127.0.0.1:$(HTTP_PORT) forwarded to guest port 80.
 # A test boot ends QEMU itself (src/cpu/qemu.rs): a self-test (KERNEL_ARGS=selftest) with 33
 # when every test passed and 35 when one failed, a crash test (KERNEL_ARGS=crashtest=NAME) with
 # 35 once the kernel has reported the deliberate fault. tools/boot-verdict.sh says which in
@@ -48,13 +57,13 @@ run: deps-run iso
 	@port=$$(tools/free-port.sh $(HTTP_PORT)); \
 	case " $(KERNEL_ARGS) " in \
 	    *" crashtest="*) echo "Booting $(ISO): a crash test. The kernel provokes the fault, reports it and stops QEMU." ;; \
-	    *" selftest "*) echo "Booting $(ISO): the self-tests. QEMU stops when they are done." ;; \
-	    *) echo "Booting $(ISO). Open http://127.0.0.1:$$port/ once the kernel logs READY." ;; \
+	    *" selftest "*) echo "Booting $(ISO) on $(MACHINE) with NIC=$(NIC): the self-tests. QEMU stops when they are done." ;; \
+	    *) echo "Booting $(ISO) on $(MACHINE) with NIC=$(NIC). Open http://127.0.0.1:$$port/ once the kernel logs READY." ;; \
 	esac; \
 	echo "Quit with Ctrl-A then X (Ctrl-A C: the QEMU monitor and back). A copy goes to $(CONSOLE_LOG)."; \
 	rm -f $(CONSOLE_LOG); \
 	qemu-system-x86_64 $(QEMU_COMMON) -cdrom $(ISO) $(CONSOLE) -display none \
-	    -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$$port-:80 -device rtl8139,netdev=n0 $(QEMU_EXTRA); \
+	    $(call qemu_nic,$(,)id=n0$(,)hostfwd=tcp:127.0.0.1:$$port-:80) $(QEMU_EXTRA); \
 	tools/boot-verdict.sh $$? $(CONSOLE_LOG) $(KERNEL_ARGS)
 
 # QEMU stops before the first instruction and waits for gdb on 127.0.0.1:$(GDB_PORT). A QEMU
@@ -71,7 +80,14 @@ debug: deps-run iso
 	@echo "    gdb $(ELF) -ex 'target remote localhost:$(GDB_PORT)' -ex 'hbreak kmain' -ex continue"
 	@echo "Quit QEMU with Ctrl-A then X (closing this terminal may leave it running)."
 	qemu-system-x86_64 $(QEMU_COMMON) -cdrom $(ISO) $(CONSOLE) -display none \
-	    -netdev user,id=n0 -device rtl8139,netdev=n0 -gdb tcp:127.0.0.1:$(GDB_PORT) -S $(QEMU_EXTRA)
+	    $(call qemu_nic,$(,)id=n0) -gdb tcp:127.0.0.1:$(GDB_PORT) -S $(QEMU_EXTRA)
+
+# The ISO under Bochs (its own e1000, on its slirp network with host 127.0.0.1:$(HTTP_PORT), or a
+# free port, forwarded to guest port 80), its display in this terminal; the serial log goes to
+# the file it names. Bochs is slower than QEMU and stricter in places.
+bochs: deps-build iso
+	@tools/ensure-deps.sh test
+	@python3 tests/bochs.py $(ISO) $$(tools/free-port.sh $(HTTP_PORT))
 
 # Everything: formatting, lints, host unit tests, in-kernel self-tests, end-to-end tests.
 test: deps-run

@@ -10,7 +10,7 @@ before its code block, naming the command a learner types to see it:
 
 The comment does not show in the book. The check boots each configuration once, as `make run`
 does (the pc machine, an RTL8139 on QEMU's user network, MEM=256M unless the command says
-otherwise, KERNEL_ARGS and QEMU_EXTRA as given), and requires every line of the block to be a
+otherwise; KERNEL_ARGS, QEMU_EXTRA, MACHINE and NIC as given), and requires every line of the block to be a
 line of the real output, addresses and all, and lines that follow each other in the block to
 follow each other there. Three conventions keep excerpts readable:
 - a line `...` skips any number of lines;
@@ -34,7 +34,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MARKER = re.compile(r"^\s*<!--\s*output of:\s*(.*?)\s*-->\s*$")
-MAKE_VARIABLES = ("KERNEL_ARGS", "QEMU_EXTRA", "MEM")
+MAKE_VARIABLES = ("KERNEL_ARGS", "QEMU_EXTRA", "MEM", "MACHINE", "NIC")
 LOG_PREFIX = re.compile(r"^\[\s*\d+\.\d+\]\s+(?:TRACE|DEBUG|INFO|WARN|ERROR)\s+")
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 ELISION = ("...", "…")
@@ -109,7 +109,8 @@ class Excerpt:
 
 
 class Command:
-    """`make run [KERNEL_ARGS=...] [QEMU_EXTRA=...] [MEM=...][, (qemu) COMMAND]`."""
+    """`make run [KERNEL_ARGS=...] [QEMU_EXTRA=...] [MEM=...] [MACHINE=...] [NIC=...]
+    [, (qemu) COMMAND]`, with the Makefile's defaults."""
 
     def __init__(self, text):
         self.text = text
@@ -130,6 +131,9 @@ class Command:
         self.kernel_args = variables.get("KERNEL_ARGS", "")
         self.qemu_extra = variables.get("QEMU_EXTRA", "")
         self.mem = variables.get("MEM", "256M")
+        self.machine = variables.get("MACHINE", "pc")
+        # The Makefile's NIC default: an RTL8139 on pc, the machine's own card elsewhere.
+        self.nic = variables.get("NIC", "rtl8139" if self.machine == "pc" else "default")
         if self.monitor and self.exits():
             raise ValueError(f"`{text}`: a test boot ends QEMU, so it has no monitor to ask")
 
@@ -140,7 +144,7 @@ class Command:
 
     def boot(self):
         """What identifies one boot: excerpts with the same boot share it."""
-        return (self.kernel_args, self.qemu_extra, self.mem)
+        return (self.kernel_args, self.qemu_extra, self.mem, self.machine, self.nic)
 
 
 def excerpts(path, text):
@@ -306,8 +310,9 @@ def run_boot(command, excerpts_of_boot, loose):
     from qemu import Qemu, build_iso
 
     results = []
-    with Qemu(build_iso(command.kernel_args), mem=command.mem, extra_args=shlex.split(command.qemu_extra),
-              timeout=180) as vm:
+    with Qemu(build_iso(command.kernel_args), mem=command.mem, machine=command.machine,
+              nic_model=None if command.nic == "default" else command.nic,
+              extra_args=shlex.split(command.qemu_extra), timeout=180) as vm:
         if command.exits():
             vm.wait_exit(timeout=170)
         else:
@@ -429,6 +434,8 @@ def self_test():
                "1. item\n\n   <!-- output of: make run KERNEL_ARGS=crashtest=page-fault -->\n   ```text\n"
                "   CPU EXCEPTION\n   ```\n<!-- output of: make debug -->\n")
     found, problems = excerpts("x.md", chapter)
+    assert (found[0].command.machine, found[0].command.nic) == ("pc", "rtl8139")
+    assert Command("make run MACHINE=q35").nic == "default" and Command("make run NIC=e1000").nic == "e1000"
     assert [(e.command.qemu_extra, e.command.monitor, e.lines) for e in found] == [
         ("-machine type=q35", "info mem", ["0000000000001000-0000000000100000 00000000000ff000 -rw"]),
         ("", None, ["CPU EXCEPTION"])], [(e.command.text, e.lines) for e in found]

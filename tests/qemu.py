@@ -60,11 +60,14 @@ class Qemu:
     """
 
     def __init__(self, iso, mem="256M", machine=None, nic=True, timeout=120, pcap=None,
-                 extra_args=(), udp_forward=None, netdev=None, prefix=()):
+                 extra_args=(), udp_forward=None, netdev=None, prefix=(), nic_model="rtl8139"):
         """`udp_forward`: a host UDP port forwarded to the same guest port. `netdev`: a
         whole -netdev value replacing the user network (e.g. a tap); `prefix`: a command
-        QEMU runs under (e.g. `ip netns exec NS`)."""
+        QEMU runs under (e.g. `ip netns exec NS`). `nic_model`: the card's QEMU device
+        (`rtl8139`, `e1000`, `e1000e`, ...), or None for the machine's default card (the
+        82540EM on pc, the 82574L on q35), as a plain `-nic user` line gives."""
         self.iso, self.mem, self.machine, self.nic = iso, mem, machine, nic
+        self.nic_model = nic_model
         self.timeout, self.pcap, self.extra_args = timeout, pcap, list(extra_args)
         self.udp_forward, self.netdev, self.prefix = udp_forward, netdev, list(prefix)
         self.workdir = tempfile.mkdtemp(prefix="mk-qemu-")
@@ -89,7 +92,10 @@ class Qemu:
             netdev = self.netdev or f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:80"
             if self.udp_forward:
                 netdev += f",hostfwd=udp:127.0.0.1:{self.udp_forward}-:{self.udp_forward}"
-            cmd += ["-netdev", netdev, "-device", "rtl8139,netdev=n0"]
+            if self.nic_model:
+                cmd += ["-netdev", netdev, "-device", f"{self.nic_model},netdev=n0"]
+            else:
+                cmd += ["-nic", netdev]
             if self.pcap:
                 cmd += ["-object", f"filter-dump,id=f0,netdev=n0,file={self.pcap}"]
         else:

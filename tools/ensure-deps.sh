@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # ensure-deps.sh GROUP... — makes sure the tools a Makefile target needs are installed.
 #
-# Groups: build (Rust target, GRUB, xorriso, mtools), run (QEMU, ss), test (curl, python3),
-# browser (Chromium), bench (wrk, curl). As root, missing Debian packages are installed with
+# Groups: build (Rust target, GRUB, xorriso, mtools), run (QEMU, ss), test (curl, python3, Bochs
+# with its BIOS, VGA BIOS and terminal display), browser (Chromium), bench (wrk, curl). As root, missing Debian packages are installed with
 # apt-get; otherwise the script stops and prints the command to run.
 set -euo pipefail
 
@@ -22,7 +22,11 @@ for group in "$@"; do
             want objcopy binutils
             ;;
         run) want qemu-system-x86_64 qemu-system-x86; want ss iproute2 ;;
-        test) want curl curl; want python3 python3 ;;
+        test)
+            want curl curl; want python3 python3; want script bsdutils
+            want bochs bochs; want /usr/lib/x86_64-linux-gnu/bochs/plugins/libbx_term_gui.so bochs-term
+            want /usr/share/bochs/BIOS-bochs-latest bochsbios; want /usr/share/vgabios/vgabios.bin vgabios
+            ;;
         browser) want chromium chromium ;;
         bench) want wrk wrk; want curl curl; want ip iproute2; want cpio cpio; want ping iputils-ping ;;
         *) echo "ensure-deps.sh: unknown group $group" >&2; exit 2 ;;

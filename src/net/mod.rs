@@ -1,5 +1,5 @@
 //! The network stack: smoltcp over the network card, driven by one network thread, with blocking
-//! TCP sockets shaped like `std::net` on top. Chapter: docs/07-network.md.
+//! TCP sockets shaped like `std::net` on top. Chapter: docs/08-network.md.
 //!
 //! | file | what |
 //! |---|---|

@@ -15,22 +15,23 @@ pub struct NicStats {
     pub tx_bytes: u64,
     /// Received frames dropped because the queue to the network stack was full.
     pub rx_dropped: u64,
-    /// Receive descriptors or headers with an impossible status or length, each followed by a
-    /// receiver reset.
+    /// Receive descriptors or headers with an impossible status or length (RTL8139: each
+    /// followed by a receiver reset; e1000: a fragment or a bad length, the descriptor recycled).
     pub rx_bad_headers: u64,
-    /// The card saw a damaged frame (RTL8139: RER interrupts).
+    /// The card saw a damaged frame (RTL8139: RER interrupts; e1000: a descriptor's error bits).
     pub rx_errors: u64,
-    /// The receive ring was full and the card dropped frames (RTL8139: RXOVW interrupts).
+    /// The receive ring was full and the card dropped frames (RTL8139: RXOVW interrupts;
+    /// e1000: RNBC, frames that found no free descriptor).
     pub rx_ring_overflows: u64,
-    /// The card's receive FIFO overflowed (RTL8139: FOVW interrupts).
+    /// The card's receive FIFO overflowed (RTL8139: FOVW interrupts; e1000: RXO interrupts).
     pub rx_fifo_overflows: u64,
-    /// Frames the card could not store (its missed-packet counter).
+    /// Frames the card could not store (its missed-packet counter, MPC on both).
     pub rx_missed: u64,
     /// Receiver resets (after bad headers).
     pub receiver_resets: u64,
-    /// Frames the card failed to send (RTL8139: TABT or TUN).
+    /// Frames the card failed to send (RTL8139: TABT or TUN; e1000: STA.EC or STA.LC).
     pub tx_errors: u64,
-    /// Frames refused because every transmit buffer was busy.
+    /// Frames refused because every transmit buffer (RTL8139) or descriptor (e1000) was busy.
     pub tx_dropped_full: u64,
     /// Frames refused because they were longer than a transmit buffer.
     pub tx_dropped_too_long: u64,
