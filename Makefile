@@ -21,6 +21,20 @@ NIC         ?= $(if $(filter pc,$(MACHINE)),rtl8139,default)
 QEMU_EXTRA  ?=
 QEMU_COMMON := -accel tcg -M $(MACHINE) -m $(MEM) -no-reboot \
                -device isa-debug-exit,iobase=0xf4,iosize=0x04
+# UEFI=1 boots the same ISO under OVMF (UEFI firmware) instead of SeaBIOS, on MACHINE (pc
+# or q35); with a graphical session (DISPLAY set) the screen, the framebuffer console, opens
+# in a window, and the serial log stays in the terminal:  make run UEFI=1 MACHINE=q35
+# The firmware's variable store is copied to build/ so that QEMU may write to it.
+UEFI        ?=
+OVMF_DIR    := /usr/share/OVMF
+ifeq ($(UEFI),1)
+QEMU_FIRMWARE := -drive if=pflash,format=raw,readonly=on,file=$(OVMF_DIR)/OVMF_CODE_4M.fd \
+                 -drive if=pflash,format=raw,file=build/OVMF_VARS.fd
+QEMU_DISPLAY  := $(if $(DISPLAY)$(WAYLAND_DISPLAY),,-display none)
+else
+QEMU_FIRMWARE :=
+QEMU_DISPLAY  := -display none
+endif
 # The card on QEMU's user network (netdev n0, for set_link and filter-dump): $(call qemu_nic,NETDEV-OPTIONS)
 qemu_nic = $(if $(filter default,$(NIC)),-nic user$(1),-netdev user$(1) -device $(NIC),netdev=n0)
 
@@ -48,12 +62,14 @@ CONSOLE_LOG := build/console.log
 CONSOLE     := -chardev stdio,id=console,mux=on,logfile=$(CONSOLE_LOG) \
                -serial chardev:console -mon chardev=console
 
-# The card NIC on QEMU's user network, host 127.0.0.1:$(HTTP_PORT) forwarded to guest port 80.
+# UEFI=1 for OVMF instead of the BIOS (see QEMU_FIRMWARE above), the card NIC on QEMU's user
+# network, host 127.0.0.1:$(HTTP_PORT) forwarded to guest port 80.
 # A test boot ends QEMU itself (src/cpu/qemu.rs): a self-test (KERNEL_ARGS=selftest) with 33
 # when every test passed and 35 when one failed, a crash test (KERNEL_ARGS=crashtest=NAME) with
 # 35 once the kernel has reported the deliberate fault. tools/boot-verdict.sh says which in
 # words: a crash test that was reported as designed is a success.
 run: deps-run iso
+	@if [ "$(UEFI)" = 1 ]; then cp $(OVMF_DIR)/OVMF_VARS_4M.fd build/OVMF_VARS.fd; fi
 	@port=$$(tools/free-port.sh $(HTTP_PORT)); \
 	case " $(KERNEL_ARGS) " in \
 	    *" crashtest="*) echo "Booting $(ISO): a crash test. The kernel provokes the fault, reports it and stops QEMU." ;; \
@@ -62,7 +78,7 @@ run: deps-run iso
 	esac; \
 	echo "Quit with Ctrl-A then X (Ctrl-A C: the QEMU monitor and back). A copy goes to $(CONSOLE_LOG)."; \
 	rm -f $(CONSOLE_LOG); \
-	qemu-system-x86_64 $(QEMU_COMMON) -cdrom $(ISO) $(CONSOLE) -display none \
+	qemu-system-x86_64 $(QEMU_COMMON) $(QEMU_FIRMWARE) -cdrom $(ISO) $(CONSOLE) $(QEMU_DISPLAY) \
 	    $(call qemu_nic,$(,)id=n0$(,)hostfwd=tcp:127.0.0.1:$$port-:80) $(QEMU_EXTRA); \
 	tools/boot-verdict.sh $$? $(CONSOLE_LOG) $(KERNEL_ARGS)
 
