@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ensure-deps.sh GROUP... — makes sure the tools a Makefile target needs are installed.
 #
-# Groups: build (Rust target, GRUB for BIOS and UEFI, xorriso, mtools), run (QEMU, and OVMF,
+# Groups: build (Rust target, GRUB for BIOS and UEFI, xorriso, mtools), run (QEMU, ss, and OVMF,
 # the UEFI firmware for `make run UEFI=1` and the UEFI tests), test (curl, python3, Bochs
 # with its BIOS, VGA BIOS and terminal display), browser (Chromium), bench (wrk, curl,
 # gnuplot; cpio, xz, zstd for the Linux peer). As root, missing Debian packages are installed
@@ -24,7 +24,7 @@ for group in "$@"; do
             want mformat mtools
             want objcopy binutils
             ;;
-        run) want qemu-system-x86_64 qemu-system-x86; want /usr/share/OVMF/OVMF_CODE_4M.fd ovmf ;;
+        run) want qemu-system-x86_64 qemu-system-x86; want ss iproute2; want /usr/share/OVMF/OVMF_CODE_4M.fd ovmf ;;
         test)
             want curl curl; want python3 python3; want script bsdutils
             want bochs bochs; want /usr/lib/x86_64-linux-gnu/bochs/plugins/libbx_term_gui.so bochs-term

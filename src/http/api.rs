@@ -2,7 +2,9 @@
 //! The dashboard (www/dashboard.js) polls `/api/stats` once a second.
 
 use super::json::JsonWriter;
-use super::stats::{HttpInfo, MemoryInfo, NicInfo, PciDeviceInfo, SchedulerInfo, ThreadInfo};
+use super::stats::{
+    HttpInfo, MemoryInfo, NicInfo, PciBarInfo, PciDeviceInfo, SchedulerInfo, ThreadInfo,
+};
 use alloc::format;
 use alloc::string::String;
 
@@ -41,7 +43,9 @@ pub fn threads_json(scheduler: &SchedulerInfo) -> String {
     json.finish()
 }
 
-/// `/api/pci`: `{"devices": [...]}`, ids in hexadecimal as `lspci` shows them.
+/// `/api/pci`: `{"devices": [...]}`, ids in hexadecimal as `lspci` shows them, each device
+/// with its BARs: `{"slot", "space": "io" | "memory", "address", "size"}`, and for memory
+/// BARs `"bits": 32 | 64` and `"prefetchable"`.
 pub fn pci_json(devices: &[PciDeviceInfo]) -> String {
     let mut json = JsonWriter::new();
     json.begin_object().key("devices").begin_array();
@@ -65,11 +69,30 @@ pub fn pci_json(devices: &[PciDeviceInfo]) -> String {
             Some(irq) => json.number(u64::from(irq)),
             None => json.null(),
         };
-        json.field_str("description", &device.description)
-            .end_object();
+        json.field_str("description", &device.description);
+        write_bars(&mut json, &device.bars);
+        json.end_object();
     }
     json.end_array().end_object();
     json.finish()
+}
+
+fn write_bars(json: &mut JsonWriter, bars: &[PciBarInfo]) {
+    json.key("bars").begin_array();
+    for bar in bars {
+        json.begin_object()
+            .field("slot", u64::from(bar.slot))
+            .field_str("space", if bar.is_io { "io" } else { "memory" })
+            .field_str("address", &format!("{:#x}", bar.address))
+            .field("size", bar.size);
+        if !bar.is_io {
+            json.field("bits", if bar.is_64_bit { 64 } else { 32 })
+                .key("prefetchable")
+                .boolean(bar.prefetchable);
+        }
+        json.end_object();
+    }
+    json.end_array();
 }
 
 fn write_threads(json: &mut JsonWriter, threads: &[ThreadInfo]) {
@@ -187,10 +210,33 @@ mod tests {
             subclass: 0,
             irq: Some(11),
             description: "RTL8139".to_string(),
+            bars: vec![
+                PciBarInfo {
+                    slot: 0,
+                    is_io: true,
+                    address: 0xc000,
+                    size: 256,
+                    ..PciBarInfo::default()
+                },
+                PciBarInfo {
+                    slot: 1,
+                    is_io: false,
+                    address: 0xfebf_1000,
+                    size: 256,
+                    is_64_bit: false,
+                    prefetchable: false,
+                },
+            ],
         }]);
         assert_eq!(
             json,
-            r#"{"devices":[{"address":"00:03.0","vendor_id":"10ec","device_id":"8139","class":"0200","irq":11,"description":"RTL8139"}]}"#
+            concat!(
+                r#"{"devices":[{"address":"00:03.0","vendor_id":"10ec","device_id":"8139","#,
+                r#""class":"0200","irq":11,"description":"RTL8139","bars":["#,
+                r#"{"slot":0,"space":"io","address":"0xc000","size":256},"#,
+                r#"{"slot":1,"space":"memory","address":"0xfebf1000","size":256,"#,
+                r#""bits":32,"prefetchable":false}]}]}"#
+            )
         );
     }
 }

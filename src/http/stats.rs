@@ -77,6 +77,25 @@ pub struct PciDeviceInfo {
     pub irq: Option<u8>,
     /// What the kernel knows it to be ("RTL8139 network controller"), or the class name.
     pub description: String,
+    /// Its implemented Base Address Registers, in slot order.
+    pub bars: Vec<PciBarInfo>,
+}
+
+/// One Base Address Register of a PCI function: a range of ports or of physical addresses
+/// where the function's registers answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PciBarInfo {
+    /// Which of the six BARs, 0 to 5.
+    pub slot: u8,
+    /// `true`: I/O ports; `false`: memory (physical addresses).
+    pub is_io: bool,
+    pub address: u64,
+    /// Ports or bytes.
+    pub size: u64,
+    /// Memory BARs only: a 64-bit BAR (one that also takes the next slot).
+    pub is_64_bit: bool,
+    /// Memory BARs only: reads have no side effects, so the range may be cached.
+    pub prefetchable: bool,
 }
 
 /// Where the API's figures come from. kmain implements it over the real layers; the tests
