@@ -90,7 +90,7 @@ pub fn init(nic_arg: Option<&str>) -> bool {
         mac: card.mac(),
     });
     CARD.call_once(|| Mutex::new(card));
-    interrupts::register_irq(irq, on_interrupt);
+    interrupts::register_pci_irq(irq, on_interrupt);
     with_card(|card| card.enable_interrupts());
     true
 }
@@ -108,17 +108,22 @@ fn with_card<R>(body: impl FnOnce(&mut dyn NetworkCard) -> R) -> Option<R> {
     Some(without_interrupts(|| body(&mut **card.lock())))
 }
 
-/// The IRQ handler: the dispatcher sends the EOI after it returns.
-fn on_interrupt() {
-    let Some(card) = CARD.get() else { return };
-    if card.lock().service_interrupt() {
-        let hook = INTERRUPT_CALLBACK.load(Ordering::Acquire);
-        if hook != 0 {
-            // SAFETY: only set_interrupt_callback stores here, always a `fn()`.
-            let hook: fn() = unsafe { core::mem::transmute::<usize, fn()>(hook) };
-            hook();
-        }
+/// The IRQ handler: the dispatcher sends the EOI after it returns. Says whether the card
+/// had something to report (the line may be shared).
+fn on_interrupt() -> bool {
+    let Some(card) = CARD.get() else {
+        return false;
+    };
+    if !card.lock().service_interrupt() {
+        return false;
     }
+    let hook = INTERRUPT_CALLBACK.load(Ordering::Acquire);
+    if hook != 0 {
+        // SAFETY: only set_interrupt_callback stores here, always a `fn()`.
+        let hook: fn() = unsafe { core::mem::transmute::<usize, fn()>(hook) };
+        hook();
+    }
+    true
 }
 
 /// Sets the function called, in interrupt context, after the driver handled an interrupt
