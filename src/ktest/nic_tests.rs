@@ -9,7 +9,7 @@
 
 use super::KernelTest;
 use crate::drivers::nic::{self, MacAddress, TxError};
-use crate::drivers::rtl8139::Rtl8139;
+use crate::drivers::rtl8139::Rtl8139Card;
 use crate::ktest_assert;
 use crate::pci;
 use alloc::string::String;
@@ -255,7 +255,7 @@ fn rx_overflow_recovers() -> Result<(), String> {
 /// must be dropped and counted, the receiver reset, and reception go on.
 fn bad_header_resets_receiver() -> Result<(), String> {
     with_nic(|| {
-        if nic::with_driver(|_: &mut Rtl8139| ()).is_none() {
+        if nic::with_driver(|_: &mut Rtl8139Card| ()).is_none() {
             log::info!("ktest: the card is no RTL8139, nothing to test");
             return Ok(());
         }
@@ -264,7 +264,7 @@ fn bad_header_resets_receiver() -> Result<(), String> {
         let damaged = x86_64::instructions::interrupts::without_interrupts(|| {
             // slirp's reply lands in the ring during the transmit; the handler cannot run yet.
             nic::transmit(&arp_request(mac, GATEWAY_IP)).is_ok()
-                && nic::with_driver(Rtl8139::damage_next_header) == Some(true)
+                && nic::with_driver(Rtl8139Card::damage_next_header) == Some(true)
         });
         ktest_assert!(damaged, "no reply in the ring to damage");
         let reset = wait_until(500, || {
