@@ -43,7 +43,7 @@ QUIET_GETS = 300
 FLOOD_S = 30
 ATTEMPT_TIMEOUT_S = 10
 GET_DEADLINE_S = 60
-MIN_ANSWERED = 3
+MIN_ANSWERED = 2
 
 
 def udp_frame(source_mac, port):
