@@ -49,6 +49,7 @@ impl KernelProbe for LiveKernel {
         let card = nic::info();
         NicInfo {
             model: card.map_or("", |card| card.model),
+            driver: card.map_or("", |card| card.driver.name()),
             mac: card
                 .map(|card| MacAddress(card.mac).to_string())
                 .unwrap_or_default(),

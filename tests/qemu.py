@@ -28,6 +28,11 @@ EXIT_FAIL = 35
 # What a kernel that went wrong prints (src/fatal.rs).
 FATAL_MARKERS = ("KERNEL PANIC", "CPU EXCEPTION")
 
+# UEFI firmware for `firmware="uefi"`: Debian's `ovmf` package (tools/ensure-deps.sh installs
+# it). The code is read-only; each run gets its own writable copy of the variable store.
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+
 
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
@@ -69,11 +74,21 @@ class Qemu:
     """
 
     def __init__(self, iso, mem="256M", machine=None, nic=True, timeout=120, pcap=None,
-                 extra_args=(), udp_forward=None, netdev=None, prefix=()):
+                 extra_args=(), udp_forward=None, netdev=None, prefix=(), nic_model="rtl8139",
+                 firmware="bios", cpu=None, smp=None, debug_exit=True):
         """`udp_forward`: a host UDP port forwarded to the same guest port. `netdev`: a
         whole -netdev value replacing the user network (e.g. a tap); `prefix`: a command
-        QEMU runs under (e.g. `ip netns exec NS`)."""
+        QEMU runs under (e.g. `ip netns exec NS`). `nic_model`: the card's QEMU device
+        (`rtl8139`, `e1000`, `e1000e`, ...), or None for the machine's default card (the
+        82540EM on pc, the 82574L on q35), as a plain `-nic user` line gives. `firmware`:
+        "bios" (SeaBIOS, QEMU's default) or "uefi" (OVMF); `cpu`: a -cpu model (e.g.
+        "qemu64,-nx"); `smp`: CPUs. `debug_exit=False` leaves out isa-debug-exit: a fatal
+        report then halts the kernel and QEMU keeps running, so that the screen can be
+        looked at."""
+        assert firmware in ("bios", "uefi"), firmware
+        self.firmware, self.cpu, self.smp, self.debug_exit = firmware, cpu, smp, debug_exit
         self.iso, self.mem, self.machine, self.nic = iso, mem, machine, nic
+        self.nic_model = nic_model
         self.timeout, self.pcap, self.extra_args = timeout, pcap, list(extra_args)
         self.udp_forward, self.netdev, self.prefix = udp_forward, netdev, list(prefix)
         self.workdir = tempfile.mkdtemp(prefix="mk-qemu-")
@@ -90,20 +105,44 @@ class Qemu:
             "-display", "none", "-cdrom", self.iso,
             "-serial", f"file:{self.serial_path}",
             "-monitor", f"unix:{self.monitor_path},server,nowait",
-            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
         ]
+        if self.debug_exit:
+            cmd += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
         if self.machine:
             cmd += ["-M", self.machine]
+        if self.cpu:
+            cmd += ["-cpu", self.cpu]
+        if self.smp:
+            cmd += ["-smp", str(self.smp)]
+        if self.firmware == "uefi":
+            cmd += ["-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
+                    "-drive", f"if=pflash,format=raw,file={self.uefi_vars()}"]
         if self.nic:
             netdev = self.netdev or f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:80"
             if self.udp_forward:
                 netdev += f",hostfwd=udp:127.0.0.1:{self.udp_forward}-:{self.udp_forward}"
-            cmd += ["-netdev", netdev, "-device", "rtl8139,netdev=n0"]
+            if self.nic_model:
+                cmd += ["-netdev", netdev, "-device", f"{self.nic_model},netdev=n0"]
+            else:
+                cmd += ["-nic", netdev]
             if self.pcap:
                 cmd += ["-object", f"filter-dump,id=f0,netdev=n0,file={self.pcap}"]
         else:
             cmd += ["-nic", "none"]
         return cmd + self.extra_args
+
+    def uefi_vars(self):
+        """This run's own copy of OVMF's variable store (the firmware writes to it)."""
+        path = os.path.join(self.workdir, "OVMF_VARS.fd")
+        if not os.path.exists(path):
+            shutil.copyfile(OVMF_VARS, path)
+        return path
+
+    def screendump(self, path):
+        """Saves the screen as QEMU shows it (VGA text or framebuffer) as a PPM image;
+        returns (width, height, rgb bytes)."""
+        self.monitor(f"screendump {path}")
+        return read_ppm(path)
 
     def start(self):
         self.started_at = time.monotonic()
@@ -189,6 +228,30 @@ class Qemu:
             assert marker not in text, f"serial log shows {marker}:\n{tail(text)}"
 
 
+def read_ppm(path):
+    """A binary PPM (P6, maxval 255) as (width, height, rgb bytes), as QEMU's screendump
+    writes it: a header of whitespace-separated fields, then the pixels."""
+    with open(path, "rb") as f:
+        data = f.read()
+    fields, offset = [], 0
+    while len(fields) < 4:
+        while data[offset:offset + 1].isspace():
+            offset += 1
+        if data[offset:offset + 1] == b"#":
+            offset = data.index(b"\n", offset) + 1
+            continue
+        end = offset
+        while not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[offset:end])
+        offset = end
+    assert fields[0] == b"P6" and fields[3] == b"255", fields
+    width, height = int(fields[1]), int(fields[2])
+    pixels = data[offset + 1:offset + 1 + width * height * 3]
+    assert len(pixels) == width * height * 3, f"{path}: short PPM"
+    return width, height, pixels
+
+
 def read_until_prompt(sock):
     """Reads from a monitor socket up to and including the next `(qemu)` prompt."""
     out = b""
@@ -200,11 +263,12 @@ def read_until_prompt(sock):
     return out.decode("utf-8", "replace")
 
 
-def crash_boot(name, timeout=60):
+def crash_boot(name, timeout=60, **qemu_options):
     """Boots the `crashtest=NAME` entry, which must end in a fatal report: checks that QEMU
     exited with the failure code and that the report's closing line is there; returns the
-    serial log for the caller's own assertions on the report."""
-    with Qemu(build_iso(f"crashtest={name}"), nic=False, timeout=timeout) as vm:
+    serial log for the caller's own assertions on the report. `qemu_options` go to Qemu
+    (firmware, machine, cpu...)."""
+    with Qemu(build_iso(f"crashtest={name}"), nic=False, timeout=timeout, **qemu_options) as vm:
         status = vm.wait_exit(timeout=timeout - 10)
         log = vm.log()
     assert status == EXIT_FAIL, f"crashtest={name}: exit status {status}:\n{tail(log)}"

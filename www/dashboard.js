@@ -81,7 +81,7 @@ function showStats(stats) {
   setBar("heap-bar", mem.heap_used_bytes, mem.heap_bytes);
 
   const nic = stats.nic;
-  setText("nic-model", nic.model || "none");
+  setText("nic-model", nic.model ? nic.model + " (" + nic.driver + " driver)" : "none");
   setText("nic-mac", nic.mac);
   setText("nic-irq", String(nic.irq));
   setText("nic-address", nic.address || "waiting for DHCP");

@@ -99,6 +99,7 @@ fn write_nic(json: &mut JsonWriter, nic: &NicInfo) {
     json.key("nic")
         .begin_object()
         .field_str("model", nic.model)
+        .field_str("driver", nic.driver)
         .field_str("mac", &nic.mac)
         .field("irq", u64::from(nic.irq))
         .field_str("address", &nic.address)
@@ -160,7 +161,8 @@ mod tests {
             }],
         };
         let nic = NicInfo {
-            model: "RTL8139",
+            model: "82540EM",
+            driver: "e1000",
             mac: "52:54:00:12:34:56".to_string(),
             address: "10.0.2.15/24".to_string(),
             ..NicInfo::default()
@@ -173,7 +175,7 @@ mod tests {
             http: &HttpInfo::default(),
         });
         assert!(json.starts_with(r#"{"uptime_ms":1500,"scheduler":{"context_switches":42,"thread_count":1,"threads":[{"id":1,"name":"net \"poll\"","state":"blocked","ticks":7}]},"memory":{"#));
-        assert!(json.contains(r#""mac":"52:54:00:12:34:56""#));
+        assert!(json.contains(r#""model":"82540EM","driver":"e1000","mac":"52:54:00:12:34:56""#));
         assert!(json.contains(r#""address":"10.0.2.15/24""#));
         assert!(
             json.contains(r#""rx_missed":0,"rx_dropped":0,"rx_pauses":0,"receiver_resets":0,"#)

@@ -36,6 +36,8 @@ pub struct MemoryInfo {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NicInfo {
     pub model: &'static str,
+    /// The driver that runs the card ("rtl8139", "e1000"), empty without a card.
+    pub driver: &'static str,
     /// "52:54:00:12:34:56".
     pub mac: String,
     pub irq: u8,

@@ -1,5 +1,5 @@
 //! The network stack: smoltcp over the network card, driven by one network thread, with blocking
-//! TCP sockets shaped like `std::net` on top. Chapter: docs/07-network.md.
+//! TCP sockets shaped like `std::net` on top. Chapter: docs/08-network.md.
 //!
 //! | file | what |
 //! |---|---|
@@ -63,9 +63,8 @@ mod kernel_side {
             log::warn!("net: no network card, networking off");
             return false;
         };
-        // The time-stamp counter differs from boot to boot: a fair seed for TCP sequence numbers.
-        // SAFETY: RDTSC only reads a counter; every x86_64 CPU has it.
-        let seed = unsafe { core::arch::x86_64::_rdtsc() };
+        // TCP's initial sequence numbers: RDSEED, RDRAND or TSC jitter (docs/08-network.md).
+        let seed = crate::cpu::random::seed().0;
         let stack = Stack::new(nic, mac, address, time::uptime_ms(), seed);
         match address {
             AddressConfig::Dhcp => log::info!(

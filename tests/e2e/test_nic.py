@@ -1,8 +1,11 @@
 """PCI enumeration and the network card end to end: the lspci-like boot log on QEMU's `pc`
-and `q35` machines, the NIC's bring-up line, the in-kernel NIC tests on q35 (the `pc` ones
-run in test_boot's self-test boot), the ARP exchange seen in a capture, link changes from
-the QEMU monitor, a boot without a NIC, and `nic=` choosing among two cards."""
+and `q35` machines, the NIC's bring-up line, the in-kernel NIC tests on every supported
+combination (pc + RTL8139 runs in test_boot's self-test boot; q35 + RTL8139, pc + its default
+82540EM and q35 + its default 82574L here), the ARP exchange seen in a capture, link changes
+from the QEMU monitor, a boot without a NIC, and `nic=` choosing among two cards: two RTL8139s,
+and an RTL8139 beside an e1000."""
 
+import json
 import os
 import re
 import struct
@@ -48,10 +51,33 @@ def test_q35_lspci_lines_and_nic_self_tests():
         NIC_LINE.format(address=r"00:02\.0", mac=QEMU_MAC),
     ):
         assert re.search(pattern, log), f"q35 boot log lacks {pattern!r}:\n{log[-3000:]}"
-    results = re.findall(r"^ktest: ((?:pci|nic|rtl8139)::\S+) \.\.\. (ok|FAILED.*)$", log, re.M)
-    assert len(results) >= 7, f"NIC self-tests missing on q35:\n{log[-3000:]}"
+    return nic_self_test_results("q35", status, log)
+
+
+def nic_self_test_results(label, status, log):
+    """The NIC self-tests of a self-test boot, as sub-results named `label test`."""
+    results = re.findall(r"^ktest: ((?:pci|nic|rtl8139|e1000)::\S+) \.\.\. (ok|FAILED.*)$", log, re.M)
+    assert len(results) >= 9, f"NIC self-tests missing on {label}:\n{log[-3000:]}"
     assert status == EXIT_PASS, f"exit status {status}:\n{log[-3000:]}"
-    return [(f"q35 {name}", None if verdict == "ok" else verdict) for name, verdict in results]
+    return [(f"{label} {name}", None if verdict == "ok" else verdict) for name, verdict in results]
+
+
+def test_pc_default_82540em_self_tests():
+    """QEMU's own card on pc, as a plain `-nic user` line (or none) gives it."""
+    with Qemu(build_iso("selftest"), nic_model=None, timeout=200) as vm:
+        status = vm.wait_exit(timeout=190)
+        log = vm.log()
+    assert "nic: 0000:00:03.0 82540EM (e1000 driver): the first supported card on the bus" in log, log[-3000:]
+    return nic_self_test_results("pc+82540EM", status, log)
+
+
+def test_q35_default_82574l_self_tests():
+    with Qemu(build_iso("selftest"), machine="q35", nic_model=None, timeout=200) as vm:
+        status = vm.wait_exit(timeout=190)
+        log = vm.log()
+    assert "nic: 0000:00:02.0 82574L (e1000 driver): the first supported card on the bus" in log, log[-3000:]
+    assert re.search(r"e1000: 0000:00:02\.0 MMIO 0x[0-9a-f]+ IRQ \d+, MAC 52:54:00:12:34:56, link up", log)
+    return nic_self_test_results("q35+82574L", status, log)
 
 
 def arp_frames(pcap_path):
@@ -152,3 +178,37 @@ def test_q35_dhcp_lease_and_http_through_the_gateway():
             assert reply.status == 200
             assert b"10ec" in reply.read().lower()
         vm.assert_no_fatal()
+
+
+def mixed_card_boot(kernel_args):
+    """An RTL8139 at 00:03.0 and an 82540EM (MAC ...:99) at 00:04.0, each on a user network
+    with its own forwarded port; returns the VM and the two ports."""
+    rtl_port, e1000_port = free_port(), free_port()
+    cards = ["-netdev", f"user,id=a,hostfwd=tcp:127.0.0.1:{rtl_port}-:80",
+             "-device", "rtl8139,netdev=a,addr=03.0",
+             "-netdev", f"user,id=b,hostfwd=tcp:127.0.0.1:{e1000_port}-:80",
+             "-device", "e1000,netdev=b,addr=04.0,mac=52:54:00:12:34:99"]
+    return Qemu(build_iso(kernel_args), nic=False, timeout=120, extra_args=cards), rtl_port, e1000_port
+
+
+def test_nic_argument_chooses_between_an_rtl8139_and_an_e1000():
+    """nic=e1000, nic=rtl8139 and nic=00:04.0 each start the card they name, which then
+    answers HTTP on its own forwarded port with its own MAC and driver."""
+    import urllib.request
+
+    for argument, slot, model, driver, mac in (
+        ("nic=e1000", "00:04.0", "82540EM", "e1000", "52:54:00:12:34:99"),
+        ("nic=rtl8139", "00:03.0", "RTL8139", "rtl8139", "52:54:00:12:34:56"),
+        ("nic=00:04.0", "00:04.0", "82540EM", "e1000", "52:54:00:12:34:99"),
+    ):
+        vm, rtl_port, e1000_port = mixed_card_boot(argument)
+        with vm:
+            vm.wait_for(r"http: open http://10\.0\.2\.15/", timeout=60)
+            log = vm.log()
+            port = e1000_port if driver == "e1000" else rtl_port
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/stats", timeout=20) as reply:
+                card = json.loads(reply.read())["nic"]
+        assert f"nic: 0000:{slot} {model} ({driver} driver): chosen by {argument}" in log, log[-3000:]
+        assert (card["model"], card["driver"], card["mac"]) == (model, driver, mac), card
+        other = "rtl8139" if driver == "e1000" else "e1000"
+        assert f"{other}: 0000:" not in log, f"{argument}: the other card was started too"

@@ -21,7 +21,7 @@ use super::card::{NetworkCard, StartError, TxError};
 use super::stats::NicStats;
 use super::supported::{self, Driver, NicWanted};
 use super::tx_backlog::TxBacklog;
-use crate::drivers::rtl8139;
+use crate::drivers::{e1000, rtl8139};
 use crate::interrupts;
 use crate::pci::{self, PciAddress, PciFunctionInfo};
 use alloc::boxed::Box;
@@ -59,8 +59,8 @@ pub fn init(nic_arg: Option<&str>) -> bool {
         Some((_, Some(wanted))) => Some(wanted),
         Some((text, None)) => {
             log::error!(
-                "nic: nic={text} names no driver and no slot (rtl8139, or bus:device.function \
-                 like 00:03.0); networking disabled"
+                "nic: nic={text} names no driver and no slot (rtl8139, e1000, or \
+                 bus:device.function like 00:03.0); networking disabled"
             );
             return false;
         }
@@ -116,6 +116,7 @@ pub fn init(nic_arg: Option<&str>) -> bool {
 fn start(driver: Driver, function: &PciFunctionInfo) -> Result<Box<dyn NetworkCard>, StartError> {
     match driver {
         Driver::Rtl8139 => Ok(Box::new(rtl8139::Rtl8139Card::new(function)?)),
+        Driver::E1000 => Ok(Box::new(e1000::E1000::new(function)?)),
     }
 }
 

@@ -21,24 +21,25 @@ pub struct NicStats {
     /// because the queue to the network stack was full; the card then holds or drops what
     /// arrives, at no cost to the CPU, until the stack catches up.
     pub rx_pauses: u64,
-    /// Receive descriptors or headers with an impossible status or length, each followed by a
-    /// receiver reset.
+    /// Receive descriptors or headers with an impossible status or length (RTL8139: each
+    /// followed by a receiver reset; e1000: a fragment or a bad length, the descriptor recycled).
     pub rx_bad_headers: u64,
     /// Receive headers the card never finished writing (a stalled DMA), each followed by a
     /// receiver reset.
     pub rx_stalls: u64,
-    /// The card saw a damaged frame (RTL8139: RER interrupts).
+    /// The card saw a damaged frame (RTL8139: RER interrupts; e1000: a descriptor's error bits).
     pub rx_errors: u64,
-    /// The receive ring was full and the card dropped frames (RTL8139: RXOVW interrupts).
+    /// The receive ring was full and the card dropped frames (RTL8139: RXOVW interrupts;
+    /// e1000: RNBC, frames that found no free descriptor).
     pub rx_ring_overflows: u64,
-    /// The card's receive FIFO overflowed (RTL8139: FOVW interrupts).
+    /// The card's receive FIFO overflowed (RTL8139: FOVW interrupts; e1000: RXO interrupts).
     pub rx_fifo_overflows: u64,
-    /// Frames the card could not store (its missed-packet counter).
+    /// Frames the card could not store (its missed-packet counter, MPC on both).
     pub rx_missed: u64,
     /// Receiver resets (after bad or stalled headers).
     pub receiver_resets: u64,
     /// Frames the card failed to send and that are lost (RTL8139: TUN, TABT after the
-    /// retries, frames in flight when the chip was reset).
+    /// retries, frames in flight when the chip was reset; e1000: STA.EC or STA.LC).
     pub tx_errors: u64,
     /// Aborted transmissions the card was told to try again (RTL8139: TABT, then CLRABT).
     pub tx_aborts_retried: u64,
@@ -46,7 +47,8 @@ pub struct NicStats {
     pub tx_underruns: u64,
     /// Watchdog resets: a transmit buffer stayed with the card far longer than a frame takes.
     pub tx_timeouts: u64,
-    /// Frames that waited in the transmit backlog because every transmit buffer was busy.
+    /// Frames that waited in the transmit backlog because every transmit buffer (RTL8139) or
+    /// descriptor (e1000) was busy.
     pub tx_backlogged: u64,
     /// Frames dropped because every transmit buffer and the backlog were full.
     pub tx_dropped_full: u64,

@@ -2,7 +2,7 @@
 //!
 //! A PC may have several network cards, of which the kernel drives one. The rule:
 //! - without `nic=` on the command line, the first supported card in bus order;
-//! - `nic=rtl8139` (a driver's name): the first card that driver supports;
+//! - `nic=rtl8139` or `nic=e1000` (a driver's name): the first card that driver supports;
 //! - `nic=00:03.0` (bus:device.function, as the boot log's PCI lines print it): that card.
 //!
 //! A card asked for but not found is an error the boot log reports, not a reason to take
@@ -17,16 +17,19 @@ use core::fmt;
 pub enum Driver {
     /// src/drivers/rtl8139/: Realtek's RTL8139, `make run`'s card.
     Rtl8139,
+    /// src/drivers/e1000/: Intel's 8254x and 82574L, QEMU's, VirtualBox's and Bochs' default.
+    E1000,
 }
 
 impl Driver {
     /// Every driver, by the name `nic=` uses.
-    pub const ALL: &'static [Driver] = &[Driver::Rtl8139];
+    pub const ALL: &'static [Driver] = &[Driver::Rtl8139, Driver::E1000];
 
     /// The driver's name: its folder under src/drivers/, and the word for `nic=`.
     pub fn name(self) -> &'static str {
         match self {
             Driver::Rtl8139 => "rtl8139",
+            Driver::E1000 => "e1000",
         }
     }
 }
@@ -42,12 +45,35 @@ pub struct SupportedCard {
 }
 
 /// Every card with a driver, by PCI vendor and device ID.
-pub const SUPPORTED_CARDS: &[SupportedCard] = &[SupportedCard {
-    vendor_id: 0x10ec,
-    device_id: 0x8139,
-    model: "RTL8139",
-    driver: Driver::Rtl8139,
-}];
+pub const SUPPORTED_CARDS: &[SupportedCard] = &[
+    SupportedCard {
+        vendor_id: 0x10ec,
+        device_id: 0x8139,
+        model: "RTL8139",
+        driver: Driver::Rtl8139,
+    },
+    // QEMU's `-M pc` default (`-device e1000`), VirtualBox's "PRO/1000 MT Desktop", Bochs' e1000.
+    SupportedCard {
+        vendor_id: 0x8086,
+        device_id: 0x100e,
+        model: "82540EM",
+        driver: Driver::E1000,
+    },
+    // VMware's e1000, QEMU's `-device e1000-82545em`.
+    SupportedCard {
+        vendor_id: 0x8086,
+        device_id: 0x100f,
+        model: "82545EM",
+        driver: Driver::E1000,
+    },
+    // QEMU's `-M q35` default (`-device e1000e`).
+    SupportedCard {
+        vendor_id: 0x8086,
+        device_id: 0x10d3,
+        model: "82574L",
+        driver: Driver::E1000,
+    },
+];
 
 /// The entry for a PCI function, if some driver supports it.
 pub fn supported_card(vendor_id: u16, device_id: u16) -> Option<&'static SupportedCard> {
@@ -203,6 +229,15 @@ mod tests {
         ]
     }
 
+    /// A host bridge, an 82540EM at 00:03.0 and an RTL8139 at 00:04.0.
+    fn mixed_bus() -> Vec<PciFunctionInfo> {
+        vec![
+            function(0, 0x8086, 0x1237),
+            function(3, 0x8086, 0x100e),
+            function(4, 0x10ec, 0x8139),
+        ]
+    }
+
     #[test]
     fn parses_driver_names_and_slots() {
         assert_eq!(
@@ -222,7 +257,7 @@ mod tests {
 
     #[test]
     fn slots_print_as_they_parse() {
-        for text in ["00:03.0", "1a:1f.7", "rtl8139"] {
+        for text in ["00:03.0", "1a:1f.7", "rtl8139", "e1000"] {
             assert_eq!(NicWanted::parse(text).unwrap().to_string(), text);
         }
     }
@@ -268,6 +303,37 @@ mod tests {
         assert_eq!(
             choose(&bus[..2], Some(wanted)).err(),
             Some(NoCard::NotFound(wanted))
+        );
+    }
+
+    #[test]
+    fn a_driver_name_picks_its_first_card_whatever_comes_first() {
+        let bus = mixed_bus();
+        let first = choose(&bus, None).unwrap();
+        assert_eq!(
+            (first.function.address.device(), first.card.model),
+            (3, "82540EM")
+        );
+        let rtl = choose(&bus, NicWanted::parse("rtl8139")).unwrap();
+        assert_eq!(
+            (rtl.function.address.device(), rtl.card.model),
+            (4, "RTL8139")
+        );
+        let intel = choose(&bus, NicWanted::parse("e1000")).unwrap();
+        assert_eq!(intel.card.driver, Driver::E1000);
+        assert_eq!(intel.reason.to_string(), "chosen by nic=e1000");
+    }
+
+    #[test]
+    fn the_e1000_family_by_model() {
+        for (device_id, model) in [(0x100e, "82540EM"), (0x100f, "82545EM"), (0x10d3, "82574L")] {
+            let card = supported_card(0x8086, device_id).unwrap();
+            assert_eq!((card.model, card.driver), (model, Driver::E1000));
+        }
+        assert_eq!(
+            supported_card(0x8086, 0x1237),
+            None,
+            "a host bridge is no NIC"
         );
     }
 
