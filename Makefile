@@ -38,7 +38,7 @@ endif
 # The card on QEMU's user network (netdev n0, for set_link and filter-dump): $(call qemu_nic,NETDEV-OPTIONS)
 qemu_nic = $(if $(filter default,$(NIC)),-nic user$(1),-netdev user$(1) -device $(NIC),netdev=n0)
 
-.PHONY: all kernel iso run debug bochs test soak synflood unit-test lint bench book clean deps-build deps-run
+.PHONY: all kernel iso run debug bochs test soak synflood udpflood lossylink unit-test lint bench book clean deps-build deps-run
 
 all: iso
 
@@ -115,17 +115,19 @@ test: deps-run
 soak: deps-run kernel
 	REQUESTS=$(REQUESTS) python3 tests/soak.py
 
-# A SYN flood from a private network namespace over a tap device, then 24 clients that vanish
-# mid-request (tests/synflood.py). Namespaces and taps need root: run it as root.
-synflood:
+# Attacks from a private network namespace over a tap device (namespaces and taps need root):
+# synflood: a SYN flood, then 24 clients that vanish mid-request (tests/synflood.py);
+# udpflood: GET / during a UDP flood at the host's full rate (tests/udpflood.py);
+# lossylink: TCP through a relay that drops, duplicates, reorders and corrupts (tests/lossylink.py).
+synflood udpflood lossylink:
 	@if [ "$$(id -u)" != 0 ]; then \
-	    echo "make synflood needs root (it creates a network namespace and a tap device):"; \
-	    echo "run it from a root shell (su -), or with sudo where it is installed: sudo make synflood"; \
+	    echo "make $@ needs root (it creates a network namespace and a tap device):"; \
+	    echo "run it from a root shell (su -), or with sudo where it is installed: sudo make $@"; \
 	    exit 1; \
 	fi
 	@tools/ensure-deps.sh build run
-	$(MAKE) iso ISO=build/synflood.iso KERNEL_ARGS='ip=10.0.2.15/24 gw=10.0.2.2'
-	python3 tests/synflood.py build/synflood.iso
+	$(MAKE) iso ISO=build/attack.iso KERNEL_ARGS='ip=10.0.2.15/24 gw=10.0.2.2'
+	python3 tests/$@.py build/attack.iso
 
 # Figures, not tests: QEMU start to the first 200, requests/s with p50/p99, bulk MB/s, the
 # smallest RAM that serves and the ISO size, for this kernel and for Linux guests on the same

@@ -233,7 +233,9 @@ class Tree:
 
 
 def makefile_targets():
-    return set(re.findall(r"^([A-Za-z][A-Za-z0-9_-]*):", read("Makefile"), re.M))
+    """Every target of the Makefile, also those of a rule with several (`a b c:`)."""
+    rules = re.findall(r"^([A-Za-z][A-Za-z0-9_ -]*):(?!=)", read("Makefile"), re.M)
+    return {target for rule in rules for target in rule.split()}
 
 
 def code_blocks(text):

@@ -2,9 +2,11 @@
 
 Every QEMU started here runs under TCG, has a hard time bound (a watchdog kills it by PID),
 writes its serial console to a file the test reads, and forwards a free 127.0.0.1 port to
-the guest's port 80. Nothing here sends traffic anywhere but 127.0.0.1.
+the guest's port 80. Nothing here sends traffic anywhere but 127.0.0.1, or into a network
+namespace of the test's own (`PrivateNetwork`).
 """
 
+import ctypes
 import os
 import re
 import shutil
@@ -35,6 +37,13 @@ OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_udp_port():
+    """A UDP port on 127.0.0.1 that nothing is bound to right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
@@ -265,6 +274,72 @@ def crash_boot(name, timeout=60, **qemu_options):
     assert status == EXIT_FAIL, f"crashtest={name}: exit status {status}:\n{tail(log)}"
     assert "The kernel has stopped" in log, f"crashtest={name}: no end of report:\n{tail(log)}"
     return log
+
+
+class PrivateNetwork:
+    """A network namespace of our own holding one tap device, `tap0`, at 10.0.2.2/24 with no
+    route out: the kernel (booted with ip=10.0.2.15/24 gw=10.0.2.2) is reachable from inside
+    it and traffic goes nowhere else. Root only. Use as a context manager, so that the
+    namespace (and the tap in it) is always deleted:
+
+        with PrivateNetwork("mk-flood") as net:
+            vm = Qemu(iso, netdev=net.tap_netdev(), prefix=net.exec_prefix()).start()
+            net.enter()        # this thread now lives in the namespace
+    """
+
+    GUEST = "10.0.2.15"
+    HOST = "10.0.2.2"
+    CLONE_NEWNET = 0x40000000
+
+    def __init__(self, prefix):
+        # Unique to this process: several test runs may share the machine.
+        self.name = f"{prefix}-{os.getpid()}"
+        self.tap = "tap0"
+
+    def __enter__(self):
+        subprocess.run(["ip", "netns", "add", self.name], check=True)
+        try:
+            for command in (["link", "set", "lo", "up"],
+                            ["tuntap", "add", "dev", self.tap, "mode", "tap"],
+                            ["addr", "add", f"{self.HOST}/24", "dev", self.tap],
+                            ["link", "set", self.tap, "up"]):
+                subprocess.run(["ip", "-n", self.name, *command], check=True)
+            routes = subprocess.run(["ip", "-n", self.name, "-4", "route", "show"],
+                                    capture_output=True, text=True, check=True).stdout.split("\n")
+            routes = [r for r in routes if r.strip()]
+            assert all(r.startswith(f"10.0.2.0/24 dev {self.tap}") for r in routes), routes
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["ip", "netns", "del", self.name], check=False)
+        return False
+
+    def exec_prefix(self):
+        """The command prefix that runs a program inside the namespace."""
+        return ("ip", "netns", "exec", self.name)
+
+    def tap_netdev(self):
+        """A -netdev value for QEMU running inside the namespace (`exec_prefix`)."""
+        return f"tap,id=n0,ifname={self.tap},script=no,downscript=no"
+
+    def enter(self):
+        """Moves the calling thread into the namespace (setns(2)); sockets it opens from now
+        on live there. Sockets opened before stay where they were."""
+        libc = ctypes.CDLL(None, use_errno=True)
+        with open(f"/var/run/netns/{self.name}") as ns:
+            if libc.setns(ns.fileno(), self.CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns")
+
+    def tap_counters(self):
+        """The tap's statistics: what it carried to QEMU (tx) and from it (rx)."""
+        names = ("tx_packets", "tx_dropped", "rx_packets")
+        out = subprocess.run(["ip", "netns", "exec", self.name, "cat",
+                              *[f"/sys/class/net/{self.tap}/statistics/{n}" for n in names]],
+                             capture_output=True, text=True, check=True).stdout.split()
+        return dict(zip(names, map(int, out)))
 
 
 def tail(text, lines=30):

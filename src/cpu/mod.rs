@@ -4,6 +4,7 @@
 #[cfg(target_os = "none")]
 mod boot;
 pub mod context;
+pub mod elcr;
 #[cfg(target_os = "none")]
 pub mod fault_probe;
 pub mod features;

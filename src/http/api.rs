@@ -135,6 +135,12 @@ fn write_nic(json: &mut JsonWriter, nic: &NicInfo) {
         .field("rx_fifo_overflows", nic.rx_fifo_overflows)
         .field("rx_missed", nic.rx_missed)
         .field("rx_dropped", nic.rx_dropped)
+        .field("rx_pauses", nic.rx_pauses)
+        .field("receiver_resets", nic.receiver_resets)
+        .field("tx_errors", nic.tx_errors)
+        .field("tx_timeouts", nic.tx_timeouts)
+        .field("tx_backlogged", nic.tx_backlogged)
+        .field("tx_dropped", nic.tx_dropped)
         .field("interrupts", nic.interrupts)
         .key("link_up")
         .boolean(nic.link_up)
@@ -194,7 +200,12 @@ mod tests {
         assert!(json.starts_with(r#"{"uptime_ms":1500,"scheduler":{"context_switches":42,"thread_count":1,"threads":[{"id":1,"name":"net \"poll\"","state":"blocked","ticks":7}]},"memory":{"#));
         assert!(json.contains(r#""model":"82540EM","driver":"e1000","mac":"52:54:00:12:34:56""#));
         assert!(json.contains(r#""address":"10.0.2.15/24""#));
-        assert!(json.contains(r#""rx_missed":0,"rx_dropped":0,"interrupts":0,"link_up":false,"#));
+        assert!(
+            json.contains(r#""rx_missed":0,"rx_dropped":0,"rx_pauses":0,"receiver_resets":0,"#)
+        );
+        assert!(json.contains(
+            r#""tx_timeouts":0,"tx_backlogged":0,"tx_dropped":0,"interrupts":0,"link_up":false,"#
+        ));
         assert!(json.ends_with(r#""workers":0}}"#));
     }
 

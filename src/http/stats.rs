@@ -54,6 +54,17 @@ pub struct NicInfo {
     pub rx_fifo_overflows: u64,
     pub rx_missed: u64,
     pub rx_dropped: u64,
+    /// Times the driver paused its receive interrupts because the stack was behind.
+    pub rx_pauses: u64,
+    /// Receiver resets after a damaged or stalled ring header.
+    pub receiver_resets: u64,
+    /// Frames lost on the way out (aborted, underrun, in flight at a reset).
+    pub tx_errors: u64,
+    /// Watchdog resets of the card: a transmit buffer held far too long.
+    pub tx_timeouts: u64,
+    /// Frames that waited for a transmit buffer, and those dropped when none came free.
+    pub tx_backlogged: u64,
+    pub tx_dropped: u64,
     pub interrupts: u64,
     pub link_up: bool,
     /// TCP sockets in use and the most there can be.

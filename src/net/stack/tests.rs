@@ -18,6 +18,9 @@ fn stack() -> Stack<Loopback> {
     )
 }
 
+/// Frames a poll takes, as the network thread's budget (src/net/poll_loop.rs).
+const BUDGET: usize = 16;
+
 /// Polls until `done` holds, advancing a virtual clock 10 ms a round; panics after 200 rounds.
 fn poll_until(
     stack: &mut Stack<Loopback>,
@@ -25,7 +28,7 @@ fn poll_until(
     mut done: impl FnMut(&mut Stack<Loopback>) -> bool,
 ) {
     for _ in 0..200 {
-        stack.poll(*now);
+        stack.poll(*now, BUDGET);
         if done(stack) {
             return;
         }
@@ -105,6 +108,44 @@ fn backlog_accepts_concurrent_connections_and_refills() {
     stack.shutdown(client);
     poll_until(&mut stack, &mut now, |stack| stack.closing.is_empty());
     assert_eq!(stack.tcp_sockets_in_use(), 9);
+}
+
+/// Eight SYNs wait in the device; a poll with a budget of 3 takes 3 and says more are left,
+/// and the connections still all complete, a few frames per poll.
+#[test]
+fn a_poll_takes_at_most_its_budget_of_frames() {
+    let mut stack = stack();
+    let mut now = 0;
+    let listener = stack.listen(80, 9).unwrap();
+    // A first connection, so that the neighbour cache knows the address (no ARP below).
+    stack.connect((HOME, 80), 40999);
+    poll_until(&mut stack, &mut now, |stack| {
+        stack.accept(listener).is_some()
+    });
+    for i in 0..8 {
+        stack.connect((HOME, 80), 41000 + i);
+    }
+    stack.transmit(now);
+    let first = stack.poll(now, 3);
+    assert!(first.frames_left, "8 frames waited, 3 were taken");
+    let mut accepted = 0;
+    let mut polls = 1;
+    loop {
+        let outcome = stack.poll(now, 3);
+        polls += 1;
+        while stack.accept(listener).is_some() {
+            accepted += 1;
+        }
+        if accepted == 8 && !outcome.frames_left {
+            break;
+        }
+        assert!(polls < 200, "{accepted} accepted after {polls} polls");
+        now += 10;
+    }
+    assert!(
+        polls > 4,
+        "a budget of 3 cannot take some 24 frames in fewer polls"
+    );
 }
 
 #[test]
@@ -197,7 +238,7 @@ fn completed_handshakes_are_never_expired() {
             .iter()
             .any(|p| stack.sockets.get::<tcp::Socket>(p.handle).state() == tcp::State::Established)
     });
-    stack.poll(now + 2 * SYN_RECEIVED_TIMEOUT_MS);
+    stack.poll(now + 2 * SYN_RECEIVED_TIMEOUT_MS, BUDGET);
     assert_eq!(stack.half_open_expired(), 0);
     assert!(stack.accept(listener).is_some());
 }
