@@ -20,6 +20,9 @@ fn main() {
             dir.display()
         );
         println!("cargo:rustc-link-arg-bins=-zmax-page-size=0x1000");
+        // Every input section must be placed by the script: a new kind of section (a crate
+        // that emits .init_array, say) stops the link instead of landing somewhere unplanned.
+        println!("cargo:rustc-link-arg-bins=--orphan-handling=error");
     }
     println!("cargo:rerun-if-changed=arch/x86_64");
     println!("cargo:rerun-if-changed=build.rs");

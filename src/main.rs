@@ -19,17 +19,20 @@ const ADDRESS_WAIT_MS: u64 = 10_000;
 /// interrupts off and the physical address of the multiboot2 boot information.
 #[unsafe(no_mangle)]
 extern "C" fn kmain(multiboot2_info: u32) -> ! {
-    console::init();
+    console::init(boot::screen(multiboot2_info));
     log::info!("micro-kernel {} booting", env!("CARGO_PKG_VERSION"));
     let boot_info = boot::init(multiboot2_info);
     let args = boot_info.cmdline;
     fatal::exit_qemu_on_fatal(args.self_test || args.crash_test.is_some());
 
+    cpu::features::init();
     cpu::gdt::init();
+    cpu::legacy_pc::check(); // the 8259 PICs and 8254 PIT: a UEFI-only PC may lack them
+    interrupts::init(); // from here on a fault is reported, not a silent reset
     memory::init(boot_info);
-    interrupts::init();
     time::init();
     sched::init();
+    console::start_writer_thread();
     pci::init();
     drivers::nic::init(args.nic);
     log::info!("boot complete at {} ms", time::uptime_ms());

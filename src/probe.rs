@@ -6,7 +6,7 @@ use alloc::string::ToString;
 use alloc::vec::Vec;
 use kernel::drivers::nic::{self, MacAddress};
 use kernel::http::stats::{
-    KernelProbe, MemoryInfo, NicInfo, PciDeviceInfo, SchedulerInfo, ThreadInfo,
+    KernelProbe, MemoryInfo, NicInfo, PciBarInfo, PciDeviceInfo, SchedulerInfo, ThreadInfo,
 };
 use kernel::{memory, net, pci, sched, time};
 
@@ -64,6 +64,12 @@ impl KernelProbe for LiveKernel {
             rx_fifo_overflows: driver.rx_fifo_overflows,
             rx_missed: driver.rx_missed,
             rx_dropped: driver.rx_dropped,
+            rx_pauses: driver.rx_pauses,
+            receiver_resets: driver.receiver_resets,
+            tx_errors: driver.tx_errors,
+            tx_timeouts: driver.tx_timeouts,
+            tx_backlogged: driver.tx_backlogged,
+            tx_dropped: driver.tx_dropped_full + driver.tx_dropped_too_long,
             interrupts: driver.interrupts,
             link_up: driver.link_up,
             tcp_sockets_used: stack.tcp_sockets_used as u64,
@@ -88,7 +94,40 @@ impl KernelProbe for LiveKernel {
                 description: pci::device_name(f.vendor_id, f.device_id)
                     .unwrap_or_else(|| pci::class_name(f.class, f.subclass))
                     .to_string(),
+                bars: bars(f),
             })
             .collect()
     }
+}
+
+/// A function's implemented BARs as plain data for `/api/pci`.
+fn bars(function: &pci::PciFunctionInfo) -> Vec<PciBarInfo> {
+    let slots = function.bars.iter().enumerate();
+    slots
+        .filter_map(|(slot, bar)| {
+            let slot = slot as u8;
+            Some(match (*bar)? {
+                pci::Bar::Io { port, size } => PciBarInfo {
+                    slot,
+                    is_io: true,
+                    address: u64::from(port),
+                    size: u64::from(size),
+                    ..PciBarInfo::default()
+                },
+                pci::Bar::Memory {
+                    address,
+                    size,
+                    is_64_bit,
+                    prefetchable,
+                } => PciBarInfo {
+                    slot,
+                    is_io: false,
+                    address,
+                    size,
+                    is_64_bit,
+                    prefetchable,
+                },
+            })
+        })
+        .collect()
 }

@@ -20,13 +20,38 @@ For README.md and every docs/*.md chapter:
 - every chapter (docs/NN-name.md) is titled "# N. Title", has a "Try it" section and an
   "Exercises" section with at least two exercises;
 - every chapter listed in docs/SUMMARY.md exists, every chapter is listed, in order, and each
-  entry's title starts with the chapter's number.
-Prints one line per document and ends with "docs: N passed, M failed".
+  entry's title starts with the chapter's number;
+- every figure that comes from a constant of the code says what the constant says today (see
+  "Figures that come from constants" below): a figure next to the constant's name in
+  backticks ("`DEFAULT_STACK_SIZE` (32 KiB)") is checked as it stands; any other gets an
+  invisible marker right after it, with an expression over constants:
+      64 x 36 KiB is 2.25 MiB<!--= MAX_TCP_SOCKETS * (TCP_RX_BUFFER_BYTES + TCP_TX_BUFFER_BYTES) -->
+      the client gets 5 s<!--= CLOSE_LINGER_MS ms --> for its FIN
+  and figures inside a code block are listed in a comment before it:
+      <!-- figures in the next block:
+      "RX ring 32 KiB" = RX_RING_LEN
+      -->
+- every `<!-- output of: make run ... -->` marker (an excerpt of real output: a boot log, a
+  QEMU monitor view, a crash report) is readable and sits right before a code block.
+Prints one line per document and ends with "docs: N passed, M failed". It first checks its own
+logic on small examples (the self-test line).
+
+    python3 tests/check_docs.py            the checks above (make test runs them)
+    python3 tests/check_docs.py --boot     also boot QEMU and compare each marked excerpt with
+                                           the real output (make test runs this as the e2e test
+                                           tests/e2e/test_docs_output.py; see tests/docs_output.py)
+    python3 tests/check_docs.py --update   rewrite the marked excerpts from real boots, after a
+                                           change that moved what the kernel prints
 """
 
+import ast
+import operator
 import os
 import re
 import sys
+
+import docs_output
+from docs_output import code_block_spans
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE_DIRS = ["src", "arch", "tests", "tools", "www"]
@@ -208,7 +233,9 @@ class Tree:
 
 
 def makefile_targets():
-    return set(re.findall(r"^([A-Za-z][A-Za-z0-9_-]*):", read("Makefile"), re.M))
+    """Every target of the Makefile, also those of a rule with several (`a b c:`)."""
+    rules = re.findall(r"^([A-Za-z][A-Za-z0-9_ -]*):(?!=)", read("Makefile"), re.M)
+    return {target for rule in rules for target in rule.split()}
 
 
 def code_blocks(text):
@@ -284,6 +311,7 @@ def check_document(path, tree, targets):
         why = tree.check_name(cited)
         if why:
             problems.append(f"cites `{code}`, but {why}")
+    problems += [f"line {line}: {problem}" for line, problem in docs_output.excerpts(path, text)[1]]
     for command in monitor_commands(text):
         words = command.split()
         if words[0] not in QEMU_MONITOR or (words[0] == "info" and (len(words) < 2 or words[1] not in QEMU_INFO)):
@@ -302,6 +330,342 @@ def check_document(path, tree, targets):
         elif tool.startswith(("tests/", "tools/")) and not os.path.exists(os.path.join(ROOT, tool)):
             problems.append(f"Try it runs `{command}`, but {tool} does not exist")
     return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures that come from constants in the code.
+#
+# A chapter that says "64 TCP sockets" or "2.25 MiB of heap" repeats what a `const` in src/
+# says; when the constant changes, the text must follow. Three ways to tie a figure to its
+# constants, all invisible in the rendered book (HTML comments) or already part of the prose:
+#
+# 1. Automatically, where the text names the constant next to its value:
+#    "`DEFAULT_STACK_SIZE` (32 KiB)", "`TICK_HZ` = 1000 Hz", "32 KiB (`RX_RING_LEN`)".
+#    (Not in the Exercises, which ask the learner to change constants.)
+# 2. A marker right after a figure in prose or in a table cell, holding an expression over
+#    constants: "about 2.25 MiB<!--= MAX_TCP_SOCKETS * (TCP_RX_BUFFER_BYTES + TCP_TX_BUFFER_BYTES) -->".
+#    A trailing unit says what the expression counts in: "5 s<!--= CLOSE_LINGER_MS ms -->".
+# 3. A comment before a code block (where a comment would show), one quoted snippet per line:
+#        <!-- figures in the next block:
+#        "RX ring 32 KiB" = RX_RING_LEN
+#        -->
+#
+# The figure is a number, optionally followed by a unit (KiB, MiB, GiB, bytes, B, ms, s, Hz); it
+# must equal the expression's value rounded to the decimals the text shows ("2.25 MiB" needs
+# 2.245 to 2.255). Expressions use + - * / // % << >> ( ) min max round, numbers, and
+# constant names: `NAME` when every constant of that name has the same value, else
+# `module::NAME` (`stack::MAX_TCP_SOCKETS`). Sizes default to bytes and counts to plain numbers;
+# a time needs its unit (ms or s) after the expression.
+# ---------------------------------------------------------------------------------------------
+
+UNITS = {"KiB": ("size", 1 << 10), "MiB": ("size", 1 << 20), "GiB": ("size", 1 << 30),
+         "bytes": ("size", 1), "byte": ("size", 1), "B": ("size", 1),
+         "ms": ("time", 1e-3), "s": ("time", 1.0), "Hz": ("frequency", 1)}
+UNIT_RE = r"(?:KiB|MiB|GiB|bytes|byte|B|ms|s|Hz)"
+NUMBER_RE = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+# A figure at the very end of a text (just before a marker) and at its start (after a name).
+FIGURE_BEFORE = re.compile(rf"({NUMBER_RE})(?:\s?({UNIT_RE}))?[*_`]*\s*$")
+FIGURE_AFTER = re.compile(rf"^[*_]*({NUMBER_RE})(?![\^\d])(?:\s?({UNIT_RE}))?\b(?!\s*[-+*/^])")
+FIGURE_MARKER = re.compile(r"<!--=\s*(.*?)\s*-->", re.S)
+BLOCK_FIGURES = re.compile(r"<!--\s*figures in the next block:\s*\n(.*?)-->", re.S)
+# Auto rule: "`NAME` (figure" or "`NAME` = figure", and "figure (`NAME`" .
+NAMED_THEN_FIGURE = re.compile(r"`([A-Z][A-Z0-9_]+)`\s*(?:\(|=\s*)")
+FIGURE_THEN_NAMED = re.compile(rf"({NUMBER_RE})(?:\s?({UNIT_RE}))?\s*\(`([A-Z][A-Z0-9_]+)`[,)]")
+RUST_CONST = re.compile(r"\bconst\s+([A-Z][A-Z0-9_]*)\s*:\s*[^=;]+=\s*([^;]+);")
+INTEGER_TYPE = r"(?:[iu](?:8|16|32|64|128|size))"
+
+
+class FigureError(Exception):
+    pass
+
+
+def strip_test_modules(text):
+    """Rust source without its `#[cfg(test)] mod ... { }` blocks."""
+    while True:
+        match = re.search(r"#\[cfg\(test\)\]\s*(?:pub(?:\([a-z]+\))?\s+)?mod\s+\w+\s*\{", text)
+        if not match:
+            return text
+        body = block_at(text, match.end())
+        text = text[:match.start()] + text[match.end() + len(body) + 1:]
+
+
+def rust_to_python(expr):
+    """A Rust constant expression as a Python one: casts and literal suffixes dropped, integer
+    division kept integral, paths written with dots."""
+    expr = re.sub(r"//[^\n]*", "", expr)
+    expr = re.sub(rf"\bas\s+{INTEGER_TYPE}\b", "", expr)
+    expr = re.sub(rf"\b(0x[0-9a-fA-F_]+|\d[\d_]*){INTEGER_TYPE}\b", r"\1", expr)
+    expr = re.sub(r"\b[iu](8|16|32|64|128|size)::BITS\b", lambda m: m.group(1).replace("size", "64"), expr)
+    expr = re.sub(r"\bu(8|16|32|64|128|size)::MAX\b",
+                  lambda m: str((1 << int(m.group(1).replace("size", "64"))) - 1), expr)
+    expr = re.sub(r"(?<!/)/(?!/)", "//", expr)
+    return expr.replace("::", ".")
+
+
+BINARY_OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+                    ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+                    ast.LShift: operator.lshift, ast.RShift: operator.rshift, ast.BitOr: operator.or_,
+                    ast.BitAnd: operator.and_}
+FUNCTIONS = {"min": min, "max": max, "round": round}
+
+
+def evaluate(expr, resolve):
+    """The value of an arithmetic expression whose names `resolve` turns into numbers."""
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+    except SyntaxError:
+        raise FigureError(f"cannot read the expression `{expr.strip()}`")
+
+    def dotted(node):
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.Attribute):
+            return dotted(node.value) + "::" + node.attr
+        raise FigureError(f"cannot evaluate `{ast.unparse(node)}`")
+
+    def walk(node):
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            return node.value
+        if isinstance(node, ast.BinOp) and type(node.op) in BINARY_OPERATORS:
+            return BINARY_OPERATORS[type(node.op)](walk(node.left), walk(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -walk(node.operand)
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            return resolve(dotted(node))
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS
+                and not node.keywords):
+            return FUNCTIONS[node.func.id](*map(walk, node.args))
+        raise FigureError(f"cannot evaluate `{ast.unparse(node)}`")
+
+    return walk(tree.body)
+
+
+class Constants:
+    """Every `const NAME: T = EXPR;` of the kernel's sources (test modules left out), evaluated
+    on demand."""
+
+    def __init__(self, tree):
+        self.tree = tree
+        self.definitions = {}   # NAME -> [(path, expression)]
+        for path, text in tree.files.items():
+            if path.startswith("src/") and path.endswith(".rs") and not path.endswith("/tests.rs"):
+                for name, expr in RUST_CONST.findall(strip_test_modules(text)):
+                    self.definitions.setdefault(name, []).append((path, expr))
+
+    def value(self, cited, context=None, depth=0):
+        """The value of `NAME` or `module::NAME`; `context` is the file whose own constants a
+        bare name means first."""
+        if depth > 20:
+            raise FigureError(f"{cited} is defined in terms of itself")
+        segments = cited.split("::")
+        name, module = segments[-1], segments[:-1]
+        found = self.definitions.get(name, [])
+        if module:
+            files = set(self.tree.module_files(module))
+            found = [(path, expr) for path, expr in found if path in files]
+        elif context and any(path == context for path, _ in found):
+            found = [(path, expr) for path, expr in found if path == context]
+        if not found:
+            raise FigureError(f"no constant {cited} in src/")
+        values = set()
+        for path, expr in found:
+            values.add(evaluate(rust_to_python(expr),
+                                lambda inner, path=path: self.value(inner, path, depth + 1)))
+        if len(values) > 1:
+            where = ", ".join(sorted(path for path, _ in found))
+            raise FigureError(f"{cited} has different values in {where}: write module::{name}")
+        return values.pop()
+
+    def unit_of(self, name):
+        """What a constant counts, from its name: TIMEOUT_MS in ms, RING_LEN in bytes."""
+        if name.endswith("_MS"):
+            return "ms"
+        if name.endswith(("_BYTES", "_SIZE", "_LEN")):
+            return "bytes"
+        if name.endswith("_HZ"):
+            return "Hz"
+        return None
+
+
+def check_figure(number, unit, value, value_unit):
+    """None if the figure `number unit` says `value value_unit`, rounded as the text rounds it;
+    else what the figure should say."""
+    dimension, factor = UNITS.get(unit, ("count", 1))
+    if value_unit is None:
+        if dimension == "time":
+            raise FigureError("the expression needs its unit, ms or s, after it")
+        value_unit = {"size": "bytes", "frequency": "Hz"}.get(dimension)
+    value_dimension, value_factor = UNITS.get(value_unit, ("count", 1))
+    if value_dimension != dimension:
+        raise FigureError(f"a figure in {unit or 'plain numbers'} cannot be compared with {value_unit or 'a count'}")
+    expected = value * value_factor / factor
+    decimals = len(number.split(".")[1]) if "." in number else 0
+    if abs(expected - float(number.replace(",", ""))) <= 0.5 * 10 ** -decimals + 1e-9:
+        return None
+    shown = f"{expected:.{max(decimals, 2)}f}".rstrip("0").rstrip(".")
+    return f"{shown} {unit or ''}".strip()
+
+
+def blank_code(text):
+    """The text with every code block's lines blanked (offsets kept): prose only."""
+    lines = text.split("\n")
+    for start, end, _ in code_block_spans(lines):
+        for i in range(start, end):
+            lines[i] = " " * len(lines[i])
+    return "\n".join(lines)
+
+
+def sections_outside_exercises(text):
+    """The text with its "## Exercises" section blanked (line numbers kept)."""
+    match = re.search(r"^## Exercises\n.*?(?=^## |\Z)", text, re.M | re.S)
+    if not match:
+        return text
+    return text[:match.start()] + re.sub(r"[^\n]", " ", match.group(0)) + text[match.end():]
+
+
+def line_of(text, offset):
+    return text.count("\n", 0, offset) + 1
+
+
+def check_figures(text, constants):
+    """Every figure tied to constants in `text` (a chapter), as (line, problem) pairs."""
+    problems = []
+    prose = blank_code(text)
+
+    def compare(offset, number, unit, expr, value_unit, what):
+        try:
+            value = evaluate(expr.replace("::", "."), constants.value)
+            wrong = check_figure(number, unit, value, value_unit)
+        except FigureError as error:
+            problems.append((line_of(text, offset), f"{what}: {error}"))
+            return
+        if wrong:
+            figure = f"{number} {unit}".strip() if unit else number
+            problems.append((line_of(text, offset), f"{what} says {figure}, but {expr.strip()} gives {wrong}"))
+
+    # 2. A marker after a figure.
+    for match in FIGURE_MARKER.finditer(text):
+        if prose[match.start():match.end()] != match.group(0):
+            problems.append((line_of(text, match.start()), "a figure marker inside a code block shows in "
+                             "the book: use a 'figures in the next block' comment before the block"))
+            continue
+        expr, value_unit = split_unit(match.group(1))
+        before = FIGURE_BEFORE.search(prose[max(0, match.start() - 40):match.start()])
+        if not before:
+            problems.append((line_of(text, match.start()), f"no figure right before the marker for `{expr}`"))
+            continue
+        compare(match.start(), before.group(1), before.group(2), expr, value_unit, "the figure before the marker")
+    # 3. Snippets of the next code block.
+    lines = text.split("\n")
+    spans = code_block_spans(lines)
+    for match in BLOCK_FIGURES.finditer(prose):
+        line = line_of(text, match.start())
+        block = next_block(lines, spans, line_of(text, match.end()))
+        for entry in match.group(1).strip().splitlines():
+            parsed = re.match(r'\s*"([^"]+)"\s*=\s*(.+?)\s*$', entry)
+            if not parsed:
+                problems.append((line, f"cannot read `{entry.strip()}`: write \"snippet\" = EXPRESSION"))
+                continue
+            snippet, (expr, value_unit) = parsed.group(1), split_unit(parsed.group(2))
+            figure = re.search(rf"({NUMBER_RE})(?:\s?({UNIT_RE})\b)?", snippet)
+            if block is None or snippet not in block:
+                problems.append((line, f"the next code block does not contain \"{snippet}\""))
+            elif not figure:
+                problems.append((line, f"\"{snippet}\" has no figure"))
+            else:
+                compare(match.start(), figure.group(1), figure.group(2), expr, value_unit, f"\"{snippet}\"")
+    # 1. Constants named next to their value, outside the exercises.
+    named = sections_outside_exercises(prose)
+    found = [(m.start(), m.group(1), FIGURE_AFTER.match(named[m.end():])) for m in NAMED_THEN_FIGURE.finditer(named)]
+    found = [(offset, name, figure.group(1), figure.group(2)) for offset, name, figure in found if figure]
+    found += [(m.start(), m.group(3), m.group(1), m.group(2)) for m in FIGURE_THEN_NAMED.finditer(named)]
+    for offset, name, number, unit in found:
+        try:
+            value = constants.value(name)
+            if not isinstance(value, (int, float)):
+                continue
+            name_unit = constants.unit_of(name)
+            unit = unit or name_unit   # "`TRAP_STUB_SIZE` (16) bytes": in the constant's unit
+            if UNITS.get(unit, ("count",))[0] != UNITS.get(name_unit, ("count",))[0]:
+                continue   # "8 KiB ring (`RX_RING_SIZE_CODE` = 0)": not the same quantity
+            wrong = check_figure(number, unit, value, name_unit)
+        except FigureError:
+            continue       # a name of another kind, or one the checker cannot evaluate
+        if wrong:
+            figure = f"{number} {unit}".strip() if unit else number
+            problems.append((line_of(text, offset), f"says {figure} next to `{name}`, which is {wrong}"))
+    return sorted(set(problems))
+
+
+def next_block(lines, spans, after):
+    """The code block that starts after line `after` (1-based) with only blank lines between,
+    or None."""
+    for start, end, _ in spans:
+        if start >= after and not any(lines[i].strip() for i in range(after, start)):
+            return "\n".join(lines[start:end])
+    return None
+
+
+def split_unit(expr):
+    """("MAX_IDLE_MS", "ms") from "MAX_IDLE_MS ms"; (expr, None) without a unit."""
+    match = re.match(rf"(.*?)\s+({UNIT_RE})$", expr.strip(), re.S)
+    return (match.group(1), match.group(2)) if match else (expr.strip(), None)
+
+
+
+class _FakeTree:
+    """Just enough of a Tree for Constants, from a dict of file texts."""
+
+    def __init__(self, files):
+        self.files = files
+
+    module_files = Tree.module_files
+
+
+def self_test():
+    """The figure and excerpt logic on small examples, so that a checker bug cannot pass a
+    stale chapter; raises AssertionError."""
+    docs_output.self_test()
+    constants = Constants(_FakeTree({
+        "src/net/stack.rs": "pub const MAX_TCP_SOCKETS: usize = 64;\npub const RX_BYTES: usize = 4 * 1024;\n"
+                            "pub const TX_BYTES: usize = 32 * 1_024;\nconst CLOSE_LINGER_MS: u64 = 5_000;\n",
+        "src/a/x.rs": "const LIMIT: u32 = 1 << 4;\n#[cfg(test)]\nmod tests {\n    const HIDDEN: u32 = 99;\n}\n",
+        "src/b/y.rs": "const LIMIT: u32 = 8;\npub const DOUBLE: usize = LIMIT as usize * 2;\n"
+                      "const HALF: u64 = u64::MAX / 2u64;\nconst NAMES: [&str; 2] = [\"a\", \"b\"];\n",
+    }))
+    assert constants.value("MAX_TCP_SOCKETS") == 64 and constants.value("TX_BYTES") == 32768
+    assert constants.value("DOUBLE") == 16, "a bare name means its own file's constant first"
+    assert constants.value("x::LIMIT") == 16 and constants.value("y::LIMIT") == 8
+    assert constants.value("HALF") == (2 ** 64 - 1) // 2, "integer division, u64::MAX"
+    for name in ("LIMIT", "HIDDEN", "NAMES"):
+        try:
+            constants.value(name)
+            raise AssertionError(f"{name} should not evaluate")
+        except FigureError:
+            pass
+    assert check_figure("2.25", "MiB", 64 * 36 * 1024, None) is None
+    assert check_figure("1.3", "MiB", 64 * 36 * 1024, None) == "2.25 MiB"
+    assert check_figure("5", "s", 5000, "ms") is None and check_figure("2", "s", 5000, "ms") == "5 s"
+    assert check_figure("1000.15", "Hz", 1193182 / 1193, None) is None
+    assert check_figure("1,000", None, 1000, None) is None
+    try:
+        check_figure("5", "s", 5000, None)
+        raise AssertionError("a time without its unit must be refused")
+    except FigureError:
+        pass
+    chapter = ("# 7. Net\n\nUp to 64<!--= MAX_TCP_SOCKETS --> sockets and 2.25 MiB<!--= MAX_TCP_SOCKETS * (RX_BYTES + TX_BYTES) -->,\n"
+               "`CLOSE_LINGER_MS` (5 s), `MAX_TCP_SOCKETS` (60), 36 KiB (`RX_BYTES`) and `RX_BYTES` (4 KiB).\n\n"
+               "<!-- figures in the next block:\n\"64 TCP sockets\" = MAX_TCP_SOCKETS\n\"ring 9 KiB\" = RX_BYTES\n-->\n"
+               "```text\n 64 TCP sockets, ring 9 KiB\n```\n\n```text\n3<!--= RX_BYTES -->\n```\n\n"
+               "## Exercises\n\n1. Set `MAX_TCP_SOCKETS` = 8.\n")
+    problems = check_figures(chapter, constants)
+    assert problems == [
+        (4, "says 36 KiB next to `RX_BYTES`, which is 4 KiB"),
+        (4, "says 60 next to `MAX_TCP_SOCKETS`, which is 64"),
+        (6, '"ring 9 KiB" says 9 KiB, but RX_BYTES gives 4 KiB'),
+        (15, "a figure marker inside a code block shows in the book: use a 'figures in the next "
+             "block' comment before the block"),
+    ], problems
 
 
 def check_chapter_shape(text, number):
@@ -332,14 +696,28 @@ def check_summary_numbers(text):
     return problems
 
 
-def main():
+def main(args):
+    if args in (["--boot"], ["--update"]):
+        return boot_check(update=args == ["--update"])
+    if args:
+        print(__doc__)
+        return 2
     tree = Tree()
+    constants = Constants(tree)
     targets = makefile_targets()
     documents = ["README.md"] + sorted(
         os.path.join("docs", f) for f in os.listdir(os.path.join(ROOT, "docs")) if f.endswith(".md"))
     passed = failed = 0
+    try:
+        self_test()
+        passed += 1
+        print("docs: check_docs.py self-test ... ok")
+    except AssertionError as error:
+        failed += 1
+        print(f"docs: check_docs.py self-test ... FAILED\n    {error!r}")
     for path in documents:
         problems = check_document(path, tree, targets)
+        problems += [f"line {line}: {problem}" for line, problem in check_figures(read(path), constants)]
         chapter = re.match(r"(\d\d)-[a-z0-9-]+\.md$", os.path.basename(path))
         if path.startswith("docs") and chapter:
             problems += check_chapter_shape(read(path), int(chapter.group(1)))
@@ -364,5 +742,21 @@ def main():
     return 1 if failed else 0
 
 
+def boot_check(update):
+    """--boot: every "output of" excerpt against a real boot; --update: rewrite them."""
+    docs_output.build_kernel()
+    if update:
+        unfixed = docs_output.update_all()
+        for problem in unfixed:
+            print(f"docs: cannot rewrite {problem}")
+        return 1 if unfixed else 0
+    results = docs_output.check_all()
+    for name, error in results:
+        print(f"docs: {name} ... ok" if error is None else f"docs: {name} ... FAILED\n    {error}")
+    failed = sum(1 for _, error in results if error)
+    print(f"docs: {len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

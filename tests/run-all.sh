@@ -25,6 +25,10 @@ step rustfmt cargo fmt --all -- --check
 step clippy-kernel cargo clippy --release -- -D warnings
 step clippy-host cargo clippy --lib --tests --target "$HOST_TARGET" -- -D warnings
 step kernel-build cargo build --release
+# The bench is figures, not a test; only check that its scripts parse.
+step bench-scripts bash -c 'for f in bench/run.sh bench/peer/build.sh bench/peer/init bench/floor/build.sh; do
+    bash -n "$f" || exit 1; done
+    python3 -c "import ast, sys; [ast.parse(open(f).read(), f) for f in sys.argv[1:]]" bench/*.py'
 
 # Host unit tests: every #[test] counts.
 cargo test --lib --target "$HOST_TARGET" >"$log_dir/unit.log" 2>&1

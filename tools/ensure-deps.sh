@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # ensure-deps.sh GROUP... — makes sure the tools a Makefile target needs are installed.
 #
-# Groups: build (Rust target, GRUB, xorriso, mtools), run (QEMU), test (curl, python3, Bochs
-# with its BIOS, VGA BIOS and terminal display), browser (Chromium), bench (wrk, curl). As root, missing Debian packages are installed with
-# apt-get; otherwise the script stops and prints the command to run.
+# Groups: build (Rust target, GRUB for BIOS and UEFI, xorriso, mtools), run (QEMU, ss, and OVMF,
+# the UEFI firmware for `make run UEFI=1` and the UEFI tests), test (curl, python3, Bochs
+# with its BIOS, VGA BIOS and terminal display), browser (Chromium), bench (wrk, curl,
+# gnuplot; cpio, xz, zstd for the Linux peer). As root, missing Debian packages are installed
+# with apt-get; otherwise the script stops and prints the command to run.
 set -euo pipefail
 
 need_pkgs=()
@@ -17,18 +19,25 @@ for group in "$@"; do
         build)
             want grub-mkrescue grub-common
             want /usr/lib/grub/i386-pc/multiboot2.mod grub-pc-bin
+            want /usr/lib/grub/x86_64-efi/multiboot2.mod grub-efi-amd64-bin
             want xorriso xorriso
             want mformat mtools
             want objcopy binutils
             ;;
-        run) want qemu-system-x86_64 qemu-system-x86 ;;
+        run) want qemu-system-x86_64 qemu-system-x86; want ss iproute2; want /usr/share/OVMF/OVMF_CODE_4M.fd ovmf ;;
         test)
             want curl curl; want python3 python3; want script bsdutils
             want bochs bochs; want /usr/lib/x86_64-linux-gnu/bochs/plugins/libbx_term_gui.so bochs-term
             want /usr/share/bochs/BIOS-bochs-latest bochsbios; want /usr/share/vgabios/vgabios.bin vgabios
             ;;
         browser) want chromium chromium ;;
-        bench) want wrk wrk; want curl curl; want ip iproute2; want cpio cpio; want ping iputils-ping ;;
+        bench)
+            want wrk wrk; want curl curl; want python3 python3; want ip iproute2; want ping iputils-ping
+            want sysctl procps                              # ARP timing in the namespace
+            want gnuplot gnuplot-nox                        # the chart
+            want cpio cpio; want xz xz-utils; want zstd zstd # the Linux peer's initramfs and modules
+            want as binutils                                 # the floor kernel
+            ;;
         *) echo "ensure-deps.sh: unknown group $group" >&2; exit 2 ;;
     esac
 done

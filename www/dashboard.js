@@ -199,6 +199,20 @@ async function poll() {
   setTimeout(poll, POLL_MS);
 }
 
+// A BAR's size as the boot log prints it: 256, 4K, 16M (sizes are powers of two).
+function barSize(size) {
+  for (const [unit, suffix] of [[1 << 30, "G"], [1 << 20, "M"], [1 << 10, "K"]]) {
+    if (size >= unit && size % unit === 0) return size / unit + suffix;
+  }
+  return String(size);
+}
+
+// One BAR in a few words, as the boot log's BAR lines say it: "BAR0 I/O 0xc000 (256)".
+function describeBar(bar) {
+  const space = bar.space === "io" ? "I/O" : "mem" + (bar.bits === 64 ? "64" : "");
+  return "BAR" + bar.slot + " " + space + " " + bar.address + " (" + barSize(bar.size) + ")";
+}
+
 async function loadPci() {
   try {
     const response = await fetch("/api/pci");
@@ -211,6 +225,7 @@ async function loadPci() {
         cell(d.class),
         cell(d.irq === null ? "–" : String(d.irq)),
         cell(d.description),
+        cell(d.bars.map(describeBar).join(", ") || "–", "pci-bars"),
       ])
     );
   } catch (error) {

@@ -10,6 +10,7 @@
 .set CPUID_EXT_MAX,         0x80000000
 .set CPUID_EXT_FEATURES,    0x80000001
 .set CPUID_EDX_LONG_MODE,   1 << 29       // SDM vol. 2A, CPUID leaf 80000001h EDX bit 29 (LM)
+.set CPUID_EDX_NX,          1 << 20       // same leaf, EDX bit 20: execute-disable (XD/NX)
 .set PAGE_PRESENT,          1 << 0
 .set PAGE_WRITABLE,         1 << 1
 .set PAGE_HUGE,             1 << 7        // PS bit in a page-directory entry: a 2 MiB page
@@ -20,14 +21,24 @@
 .set EFER_LME,              1 << 8        // long mode enable (SDM 3A, 2.2.1)
 .set EFER_NXE,              1 << 11       // allow the no-execute bit in page entries (SDM 3A, 2.2.1)
 .set BOOT_MAPPED_GIB,       4             // 4 page directories x 512 x 2 MiB = the first 4 GiB
-.set VGA_TEXT,              0xb8000
 .set COM1,                  0x3f8
+.set COM1_LINE_STATUS,      0x3fd
+.set LSR_THR_EMPTY,         1 << 5        // 16550 line status: the transmit holding register is free
+.set UART_WAIT_LOOPS,       100000        // a bound on waiting for a UART that never empties
+.set MB2_TAG_END,           0             // multiboot2 spec 3.6: tag types
+.set MB2_TAG_FRAMEBUFFER,   8
+.set MB2_FB_TYPE_EGA_TEXT,  2             // spec 3.6.11: framebuffer_type 2 = EGA text
 
 .section .text.boot32, "ax"
 .code32
 .global _start
 _start:
     mov esp, offset boot_stack_top
+    // The multiboot2 machine state leaves most of EFLAGS undefined; the System V ABI wants DF
+    // clear at every call into Rust, and nothing here wants AC, NT or TF. Start from zero
+    // (SDM vol. 1, 3.4.3: the bits popfd may set in ring 0).
+    push 0
+    popfd
     mov edi, ebx                           // keep the boot information address for kmain
 
     cmp eax, MULTIBOOT2_BOOTLOADER_MAGIC
@@ -98,9 +109,20 @@ _start:
     mov cr4, eax
 
     // EFER.LME arms long mode; EFER.NXE makes bit 63 of page entries mean "no execute".
+    // NXE may only be set on a CPU that reports NX (CPUID 80000001h EDX bit 20): elsewhere
+    // the WRMSR raises #GP (SDM 3A, 2.2.1), which with no IDT yet is a silent reset. Without
+    // NX the kernel still boots; src/cpu/features.rs sees the same bit, builds page tables
+    // without bit 63 and logs a warning.
+    mov eax, CPUID_EXT_FEATURES
+    cpuid
+    mov ebx, EFER_LME
+    test edx, CPUID_EDX_NX
+    jz .Lset_efer
+    or ebx, EFER_NXE
+.Lset_efer:
     mov ecx, MSR_EFER
     rdmsr
-    or eax, EFER_LME | EFER_NXE
+    or eax, ebx
     wrmsr
 
     // Paging on: with LME set this activates long mode (in 32-bit compatibility mode for now).
@@ -112,8 +134,10 @@ _start:
     lgdt [gdt64_pointer]
     ljmp 8, offset start64
 
-// Error paths: print "boot error: <reason>" on VGA and COM1, then halt for good.
+// Error paths: print "boot error: <reason>" on COM1 and, where the boot loader says there is
+// one, on the VGA text screen; then halt for good.
 .Lno_multiboot2:
+    xor edi, edi                           // no boot information to trust
     mov esi, offset msg_no_multiboot2
     jmp boot_error
 .Lno_cpuid:
@@ -123,17 +147,60 @@ _start:
     mov esi, offset msg_no_long_mode
     jmp boot_error
 
-// ESI = zero-terminated message. Writes it white-on-red from the top-left of the VGA text
-// screen, and byte by byte to the COM1 data register (QEMU and most BIOSes leave it usable).
+// ESI = zero-terminated message, EDI = the boot information's address (0: none to trust).
+// The VGA text buffer is used only if the multiboot2 information holds a framebuffer tag of
+// the EGA text type (GRUB's BIOS build reports 0xb8000 there): UEFI machines have no text
+// mode, and what sits at 0xb8000 is not ours to write. COM1 is written byte by byte, each
+// after the UART reports its transmit register free (bounded: a missing UART reads 0xff,
+// "free", and a stuck one is given up on).
 boot_error:
-    mov edi, VGA_TEXT
+    xor ebx, ebx                           // EBX = where to write on screen, 0 = nowhere
+    test edi, edi
+    jz .Lerror_char
+    lea ecx, [edi + 8]                     // the first tag follows total_size and reserved
+    mov edx, edi
+    add edx, [edi]                         // EDX = end of the boot information
+.Lfind_tag:
+    cmp ecx, edx
+    jae .Lerror_char
+    mov eax, [ecx]                         // tag type
+    cmp eax, MB2_TAG_END
+    je .Lerror_char
+    cmp eax, MB2_TAG_FRAMEBUFFER
+    jne .Lnext_tag
+    cmp byte ptr [ecx + 29], MB2_FB_TYPE_EGA_TEXT
+    jne .Lerror_char
+    cmp dword ptr [ecx + 12], 0            // the address must lie below 4 GiB (paging is off)
+    jne .Lerror_char
+    mov ebx, [ecx + 8]
+    jmp .Lerror_char
+.Lnext_tag:
+    mov eax, [ecx + 4]                     // tag size; tags are 8-byte aligned
+    add eax, 7
+    and eax, -8
+    jz .Lerror_char                        // a zero size would loop forever
+    add ecx, eax
+    jmp .Lfind_tag
 .Lerror_char:
     lodsb
     test al, al
     jz .Lerror_halt
-    mov ah, 0x4f
-    mov [edi], ax
-    add edi, 2
+    test ebx, ebx
+    jz .Lerror_serial
+    mov ah, 0x4f                           // white on red
+    mov [ebx], ax
+    add ebx, 2
+.Lerror_serial:
+    mov ecx, UART_WAIT_LOOPS
+    mov dx, COM1_LINE_STATUS
+    mov ah, al
+.Lerror_wait_uart:
+    in al, dx
+    test al, LSR_THR_EMPTY
+    jnz .Lerror_send
+    loop .Lerror_wait_uart
+.Lerror_send:
+    mov al, ah
     mov dx, COM1
     out dx, al
     jmp .Lerror_char
@@ -171,3 +238,8 @@ boot_stack_guard: .skip 4096
 boot_stack_bottom: .skip 64 * 1024
 .global boot_stack_top
 boot_stack_top:
+
+// Back to what the compiler expects around a global_asm! block: 64-bit code in .text. Rust
+// code assembled after this file would otherwise be encoded as 32-bit instructions.
+.code64
+.text

@@ -7,6 +7,8 @@
 // pointer to the whole frame (struct TrapFrame in src/cpu/trap.rs).
 //
 // Each stub is padded to TRAP_STUB_SIZE bytes, so the IDT entry of vector v is trap_stubs + v * 16.
+// `.org 1b + TRAP_STUB_SIZE` pads the stub to its slot, and stops the build ("invalid .org
+// offset") if the stub's code ever grew past it: a longer stub would shift every later vector.
 
 .set TRAP_STUB_SIZE, 16
 
@@ -17,7 +19,7 @@
 trap_stubs:
 .set vector, 0
 .rept 256
-    .balign TRAP_STUB_SIZE
+1:
     // Exceptions that push an error code (SDM 3A, table 6-1): #DF 8, #TS 10, #NP 11, #SS 12,
     // #GP 13, #PF 14, #AC 17, #CP 21, #VC 29, #SX 30.
     .if (vector == 8) || (vector == 10) || (vector == 11) || (vector == 12) || (vector == 13) || (vector == 14) || (vector == 17) || (vector == 21) || (vector == 29) || (vector == 30)
@@ -26,6 +28,7 @@ trap_stubs:
     .endif
     push vector
     jmp trap_common
+    .org 1b + TRAP_STUB_SIZE, 0xcc
     .set vector, vector + 1
 .endr
 

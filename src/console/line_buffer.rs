@@ -1,15 +1,14 @@
-//! A fixed-size text buffer that never allocates and never fails: what does not fit is cut
-//! off and counted. The logger keeps the lines that interrupt handlers log while the consoles
-//! are busy in one of these, until the thread that holds the consoles writes them out.
+//! A fixed-size text buffer that never allocates and never fails: each log line is formatted
+//! into one on the stack before it is queued whole (src/console/output.rs). Text that does
+//! not fit is cut, on a character boundary, and the cut is remembered.
 
 use core::fmt;
 
-/// Up to `N` bytes of text, appended line by line.
+/// Up to `N` bytes of text.
 pub struct LineBuffer<const N: usize> {
     bytes: [u8; N],
     len: usize,
-    /// Lines that did not fit and were dropped (or cut short) since the last `take`.
-    dropped_lines: usize,
+    cut: bool,
 }
 
 impl<const N: usize> LineBuffer<N> {
@@ -17,12 +16,8 @@ impl<const N: usize> LineBuffer<N> {
         LineBuffer {
             bytes: [0; N],
             len: 0,
-            dropped_lines: 0,
+            cut: false,
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0 && self.dropped_lines == 0
     }
 
     /// The text held so far.
@@ -30,25 +25,25 @@ impl<const N: usize> LineBuffer<N> {
         &self.bytes[..self.len]
     }
 
-    /// Appends `line` whole, or not at all (a half line would run into the next one).
-    pub fn push_line(&mut self, line: &[u8]) {
-        if line.len() > N - self.len {
-            self.dropped_lines += 1;
-            return;
-        }
-        self.bytes[self.len..self.len + line.len()].copy_from_slice(line);
-        self.len += line.len();
+    /// Whether some text did not fit.
+    pub fn was_cut(&self) -> bool {
+        self.cut
     }
 
-    /// Moves the text into `into` (emptied first) and returns how many lines were dropped.
-    pub fn take(&mut self, into: &mut LineBuffer<N>) -> usize {
-        into.bytes[..self.len].copy_from_slice(&self.bytes[..self.len]);
-        into.len = self.len;
-        into.dropped_lines = 0;
-        let dropped = self.dropped_lines;
-        self.len = 0;
-        self.dropped_lines = 0;
-        dropped
+    /// Makes the text end with a newline, even if it was cut: the last characters give way.
+    pub fn end_line(&mut self) {
+        if self.as_bytes().last() == Some(&b'\n') {
+            return;
+        }
+        if self.len == N {
+            self.len -= 1;
+            // Drop the rest of a multi-byte character whose last byte just went.
+            while self.len > 0 && self.bytes[self.len] & 0xc0 == 0x80 {
+                self.len -= 1;
+            }
+        }
+        self.bytes[self.len] = b'\n';
+        self.len += 1;
     }
 }
 
@@ -59,7 +54,7 @@ impl<const N: usize> Default for LineBuffer<N> {
 }
 
 /// Formatting into the buffer cuts the text at the end of the buffer (on a character
-/// boundary, so the bytes stay valid UTF-8) and counts the line as cut.
+/// boundary, so the bytes stay valid UTF-8).
 impl<const N: usize> fmt::Write for LineBuffer<N> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
         let room = N - self.len;
@@ -69,9 +64,7 @@ impl<const N: usize> fmt::Write for LineBuffer<N> {
         }
         self.bytes[self.len..self.len + take].copy_from_slice(&text.as_bytes()[..take]);
         self.len += take;
-        if take < text.len() && self.dropped_lines == 0 {
-            self.dropped_lines = 1;
-        }
+        self.cut |= take < text.len();
         Ok(())
     }
 }
@@ -82,16 +75,11 @@ mod tests {
     use core::fmt::Write;
 
     #[test]
-    fn whole_lines_or_nothing() {
+    fn holds_what_fits() {
         let mut buffer = LineBuffer::<16>::new();
-        assert!(buffer.is_empty());
-        buffer.push_line(b"first line\n");
-        buffer.push_line(b"second line\n");
-        assert_eq!(buffer.as_bytes(), b"first line\n");
-        let mut out = LineBuffer::new();
-        assert_eq!(buffer.take(&mut out), 1);
-        assert_eq!(out.as_bytes(), b"first line\n");
-        assert!(buffer.is_empty());
+        let _ = write!(buffer, "first {}", 1);
+        assert_eq!(buffer.as_bytes(), b"first 1");
+        assert!(!buffer.was_cut());
     }
 
     #[test]
@@ -101,7 +89,19 @@ mod tests {
         let _ = write!(buffer, "abcdef{tail}");
         assert_eq!(buffer.as_bytes(), "abcdefé".as_bytes());
         assert!(core::str::from_utf8(buffer.as_bytes()).is_ok());
-        let mut out = LineBuffer::new();
-        assert_eq!(buffer.take(&mut out), 1);
+        assert!(buffer.was_cut());
+    }
+
+    #[test]
+    fn a_cut_line_still_ends_with_a_newline() {
+        let mut buffer = LineBuffer::<8>::new();
+        let _ = write!(buffer, "abcdefé€");
+        buffer.end_line();
+        assert_eq!(buffer.as_bytes(), b"abcdef\n");
+        let mut short = LineBuffer::<8>::new();
+        let _ = write!(short, "ab");
+        short.end_line();
+        short.end_line();
+        assert_eq!(short.as_bytes(), b"ab\n");
     }
 }

@@ -1,79 +1,67 @@
-//! The `log` backend: formats each record with the uptime and level, and writes it to both
-//! consoles.
-//!
-//! Writing one 100-character line to a 115200-baud UART takes about 9 ms. Holding interrupts
-//! off that long would lose timer ticks, so a thread writes with interrupts ON. An interrupt
-//! handler (or any code running with interrupts off) must never wait for the consoles: the
-//! thread holding them may be the one it interrupted. It writes directly if the consoles are
-//! free, and otherwise leaves its line in [`DEFERRED`] for the holder to write before it lets go.
-//!
-//! ```text
-//!   thread, interrupts on:   lock consoles ──> write line ──> write DEFERRED ──> unlock
-//!                                  ^ an IRQ arrives here and logs:
-//!   handler, interrupts off: try_lock consoles ── busy ──> append its line to DEFERRED
-//! ```
+//! The `log` backend: formats each record with the uptime and level into a line on the stack,
+//! and hands it whole to the output queue (src/console/output.rs), which gets it to both
+//! consoles without making the caller wait where it must not.
 
 use super::line_buffer::LineBuffer;
-use super::serial::{self, Serial};
-use super::vga::{COLUMNS, Colour, ROWS, TextScreen, attribute};
+use super::output::{self, MAX_LINE};
+use super::screen::{ScreenInfo, Style};
 use core::fmt::{self, Write};
 use log::{Level, LevelFilter, Log, Metadata, Record};
-use spin::{Mutex, Once};
-use x86_64::instructions::interrupts::{self, without_interrupts};
+use spin::Once;
 
-/// Physical (and, identity-mapped, virtual) address of the VGA text buffer.
-const VGA_TEXT_BUFFER: usize = 0xb8000;
-
-struct Consoles {
-    serial: Option<Serial>,
-    screen: TextScreen<'static>,
-}
-
-impl Consoles {
-    fn write_str(&mut self, text: &str) {
-        if let Some(serial) = self.serial.as_mut() {
-            let _ = serial.write_str(text);
-        }
-        self.screen.write_str(text);
-    }
-}
-
-impl Write for Consoles {
-    fn write_str(&mut self, text: &str) -> fmt::Result {
-        Consoles::write_str(self, text);
-        Ok(())
-    }
-}
-
-static CONSOLES: Once<Mutex<Consoles>> = Once::new();
-
-/// Room for the lines logged with interrupts off while a thread held the consoles.
-const DEFERRED_BYTES: usize = 1024;
-
-/// Lines waiting for the consoles. Only ever locked with interrupts off, for a copy.
-static DEFERRED: Mutex<LineBuffer<DEFERRED_BYTES>> = Mutex::new(LineBuffer::new());
 static CLOCK: Once<fn() -> u64> = Once::new();
 static LOGGER: KernelLogger = KernelLogger;
 
-/// Sets up both consoles and installs the logger. The first thing kmain does.
-pub fn init() {
-    CONSOLES.call_once(|| {
-        // SAFETY: 0xb8000..+4000 is the VGA text buffer, identity-mapped by the page
-        // tables; this is the only reference ever made to it.
-        let cells =
-            unsafe { core::slice::from_raw_parts_mut(VGA_TEXT_BUFFER as *mut u16, COLUMNS * ROWS) };
-        let mut screen = TextScreen::new(cells);
-        for _ in 0..ROWS {
-            screen.write_byte(b'\n');
-        }
-        Mutex::new(Consoles {
-            serial: serial::init(),
-            screen,
-        })
-    });
+/// Sets up both consoles (COM1, and the screen the boot loader reported) and installs the
+/// logger. The first thing kmain does.
+pub fn init(screen: ScreenInfo) {
+    let consoles = output::init(screen);
     // set_logger fails only if called twice; the second call changes nothing.
     let _ = log::set_logger(&LOGGER);
     log::set_max_level(LevelFilter::Info);
+    let guard = consoles.lock();
+    let (has_serial, grid) = (guard.has_serial(), guard.text_grid());
+    drop(guard);
+    let serial = if has_serial {
+        "COM1"
+    } else {
+        "no UART at COM1"
+    };
+    match (screen, grid) {
+        (ScreenInfo::VgaText { address }, _) => {
+            log::info!("console: {serial}, VGA text mode at {address:#x} (80 x 25)")
+        }
+        (ScreenInfo::Framebuffer(fb), Some((columns, rows, glyph_width, glyph_height))) => {
+            log::info!(
+                "console: {serial}, framebuffer {}x{} at {:#x}, {} bits per pixel: {columns} x {rows} \
+                 cells of {glyph_width}x{glyph_height}, the first line at pixel (0, 0)",
+                fb.width,
+                fb.height,
+                fb.address,
+                fb.bits_per_pixel
+            )
+        }
+        (ScreenInfo::Framebuffer(fb), None) => log::info!(
+            "console: {serial}; framebuffer at {:#x} lies above the boot page tables: drawn once memory is set up",
+            fb.address
+        ),
+        (ScreenInfo::None, _) => {
+            log::warn!("console: {serial} only: the boot loader reported no screen")
+        }
+        (ScreenInfo::Unsupported(why), _) => {
+            log::warn!(
+                "console: {serial} only: the screen is {why}, which this kernel cannot draw on"
+            )
+        }
+    }
+}
+
+/// Starts drawing on a framebuffer that the boot page tables did not reach (memory::init
+/// calls this once its page tables map it).
+pub fn screen_mapped() {
+    if output::with_consoles(|consoles| consoles.screen_mapped()) == Some(true) {
+        log::info!("console: the framebuffer is mapped: the screen shows the log from here on");
+    }
 }
 
 /// Gives log lines a timestamp: `clock` returns milliseconds since boot (see src/time).
@@ -81,79 +69,11 @@ pub fn set_clock(clock: fn() -> u64) {
     CLOCK.call_once(|| clock);
 }
 
-/// Runs `body` on the consoles. See the module comment for the locking rule.
-fn with_consoles(body: impl FnOnce(&mut dyn Write)) {
-    let Some(consoles) = CONSOLES.get() else {
-        return;
-    };
-    if interrupts::are_enabled() {
-        // A thread: waiting is allowed (the holder runs again at a timer tick at the latest).
-        let mut guard = consoles.lock();
-        body(&mut *guard);
-        write_deferred(&mut guard);
-    } else if let Some(mut guard) = consoles.try_lock() {
-        body(&mut *guard);
-        write_deferred(&mut guard);
-    } else {
-        let mut line = LineBuffer::<DEFERRED_BYTES>::new();
-        body(&mut line);
-        DEFERRED.lock().push_line(line.as_bytes());
-        return;
-    }
-    // A line deferred between our last look and the unlock is written by whoever can.
-    while !without_interrupts(|| DEFERRED.lock().is_empty()) {
-        match consoles.try_lock() {
-            Some(mut guard) => write_deferred(&mut guard),
-            None => break,
-        }
-    }
-}
-
-/// Writes out the deferred lines; the caller holds the consoles.
-fn write_deferred(consoles: &mut Consoles) {
-    let mut lines = LineBuffer::<DEFERRED_BYTES>::new();
-    loop {
-        // try_lock: DEFERRED is only held with interrupts off, for a copy, so it is busy here
-        // only in a fatal report that interrupted that copy; the report matters more.
-        let Some(dropped) =
-            without_interrupts(|| DEFERRED.try_lock().map(|mut d| d.take(&mut lines)))
-        else {
-            return;
-        };
-        if lines.as_bytes().is_empty() && dropped == 0 {
-            return;
-        }
-        // Whole lines of formatted UTF-8 text went in, so they come out as valid UTF-8.
-        consoles.write_str(core::str::from_utf8(lines.as_bytes()).unwrap_or("?\n"));
-        if dropped > 0 {
-            let _ = writeln!(
-                consoles,
-                "[log: {dropped} lines from interrupt handlers lost]"
-            );
-        }
-    }
-}
-
 /// Prints without a header (the `kprint!` macro).
 pub fn print_fmt(args: fmt::Arguments) {
-    with_consoles(|consoles| {
-        let _ = consoles.write_fmt(args);
-    });
-}
-
-/// For the panic and exception reports: the CPU is about to stop, so whoever held the
-/// console lock will never release it. Break it, switch the screen to white on red, and
-/// let the caller print.
-pub fn take_over_for_fatal() {
-    if let Some(consoles) = CONSOLES.get() {
-        // SAFETY: interrupts are off and the kernel never resumes after a fatal report, so
-        // the holder of the lock (if any) will not touch the consoles again.
-        unsafe { consoles.force_unlock() };
-        consoles
-            .lock()
-            .screen
-            .set_attribute(attribute(Colour::White, Colour::Red));
-    }
+    let mut text = LineBuffer::<MAX_LINE>::new();
+    let _ = text.write_fmt(args);
+    output::submit(Style::Normal, text.as_bytes());
 }
 
 struct KernelLogger;
@@ -168,22 +88,23 @@ impl Log for KernelLogger {
             return;
         }
         let millis = CLOCK.get().map_or(0, |clock| clock());
-        let level = match record.level() {
-            Level::Error => "ERROR",
-            Level::Warn => "WARN ",
-            Level::Info => "INFO ",
-            Level::Debug => "DEBUG",
-            Level::Trace => "TRACE",
+        let (level, style) = match record.level() {
+            Level::Error => ("ERROR", Style::Error),
+            Level::Warn => ("WARN ", Style::Warning),
+            Level::Info => ("INFO ", Style::Normal),
+            Level::Debug => ("DEBUG", Style::Debug),
+            Level::Trace => ("TRACE", Style::Debug),
         };
-        with_consoles(|consoles| {
-            let _ = writeln!(
-                consoles,
-                "[{:>5}.{:03}] {level} {}",
-                millis / 1000,
-                millis % 1000,
-                record.args()
-            );
-        });
+        let mut line = LineBuffer::<MAX_LINE>::new();
+        let _ = writeln!(
+            line,
+            "[{:>5}.{:03}] {level} {}",
+            millis / 1000,
+            millis % 1000,
+            record.args()
+        );
+        line.end_line();
+        output::submit(style, line.as_bytes());
     }
 
     fn flush(&self) {}

@@ -1,20 +1,45 @@
-//! The consoles: COM1 serial and the VGA text screen, written together, behind the `log`
-//! facade. Every `log::info!` in the kernel ends up here.
+//! The consoles: COM1 serial and the screen (VGA text mode under a BIOS, a framebuffer under
+//! UEFI: whichever the boot loader reports), written together, behind the `log` facade.
+//! Every `log::info!` in the kernel ends up here.
 //!
-//! Locking rule: a thread writes to the consoles with interrupts on (a slow UART must not
-//! cost timer ticks); code running with interrupts off never waits for them, it leaves its
-//! line for the holder to write (src/console/logger.rs). The fatal path (panic, exception)
-//! breaks the lock instead of waiting.
+//! | file | what |
+//! |---|---|
+//! | logger.rs | the `log` backend: formats a line, queues it |
+//! | output.rs, line_ring.rs | the queue of lines and who writes it out, when (no waiting with interrupts off) |
+//! | writer_thread.rs | the console thread that writes once the scheduler runs |
+//! | consoles.rs, serial.rs | the devices: COM1 and the screen |
+//! | screen.rs | which screen the boot loader reported; colours per kind of line |
+//! | vga.rs | VGA text mode |
+//! | framebuffer.rs, font.rs | the framebuffer console and its bitmap font |
+//!
+//! Locking rule: nobody waits for the devices. A logger queues its line (a short copy with
+//! interrupts off) and the writer writes it out: the boot thread before the scheduler runs,
+//! then the console thread. The fatal path (panic, exception) breaks the locks instead.
 
+pub mod font;
+pub mod framebuffer;
 pub mod line_buffer;
-#[cfg(target_os = "none")]
-mod logger;
-#[cfg(target_os = "none")]
-mod serial;
+pub mod line_ring;
+pub mod screen;
 pub mod vga;
 
 #[cfg(target_os = "none")]
-pub use logger::{init, print_fmt, set_clock, take_over_for_fatal};
+mod consoles;
+#[cfg(target_os = "none")]
+mod logger;
+#[cfg(target_os = "none")]
+mod output;
+#[cfg(target_os = "none")]
+mod serial;
+#[cfg(target_os = "none")]
+mod writer_thread;
+
+#[cfg(target_os = "none")]
+pub use logger::{init, print_fmt, screen_mapped, set_clock};
+#[cfg(target_os = "none")]
+pub use output::{flush, screen_memory, take_over_for_fatal};
+#[cfg(target_os = "none")]
+pub use writer_thread::start_writer_thread;
 
 /// Prints to both consoles without a log header, like `print!`.
 #[macro_export]

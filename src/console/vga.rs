@@ -28,6 +28,46 @@ pub enum Colour {
     White = 15,
 }
 
+impl Colour {
+    /// Every colour, in attribute order.
+    pub const ALL: [Colour; 16] = [
+        Colour::Black,
+        Colour::Blue,
+        Colour::Green,
+        Colour::Cyan,
+        Colour::Red,
+        Colour::Magenta,
+        Colour::Brown,
+        Colour::LightGrey,
+        Colour::DarkGrey,
+        Colour::LightBlue,
+        Colour::LightGreen,
+        Colour::LightCyan,
+        Colour::LightRed,
+        Colour::Pink,
+        Colour::Yellow,
+        Colour::White,
+    ];
+
+    /// The colour as 8-bit red, green, blue: the standard VGA palette (two intensities,
+    /// 0xaa and 0x55 steps; brown has its green halved), which the framebuffer console uses.
+    pub fn rgb(self) -> [u8; 3] {
+        let index = self as u8;
+        if index == Colour::Brown as u8 {
+            return [0xaa, 0x55, 0x00];
+        }
+        let bright = if index & 8 != 0 { 0x55 } else { 0 };
+        let level = |bit: u8| {
+            if index & bit != 0 {
+                0xaa + bright
+            } else {
+                bright
+            }
+        };
+        [level(4), level(2), level(1)]
+    }
+}
+
 /// Packs foreground and background into an attribute byte.
 pub const fn attribute(foreground: Colour, background: Colour) -> u8 {
     (background as u8) << 4 | foreground as u8
@@ -153,5 +193,19 @@ mod tests {
     #[test]
     fn attribute_packs_background_high() {
         assert_eq!(attribute(Colour::White, Colour::Red), 0x4f);
+    }
+
+    #[test]
+    fn the_palette_is_the_vga_one() {
+        assert_eq!(Colour::Black.rgb(), [0, 0, 0]);
+        assert_eq!(Colour::Red.rgb(), [0xaa, 0, 0]);
+        assert_eq!(Colour::Brown.rgb(), [0xaa, 0x55, 0]);
+        assert_eq!(Colour::LightGrey.rgb(), [0xaa, 0xaa, 0xaa]);
+        assert_eq!(Colour::DarkGrey.rgb(), [0x55, 0x55, 0x55]);
+        assert_eq!(Colour::Yellow.rgb(), [0xff, 0xff, 0x55]);
+        assert_eq!(Colour::White.rgb(), [0xff, 0xff, 0xff]);
+        for (index, colour) in Colour::ALL.iter().enumerate() {
+            assert_eq!(*colour as usize, index);
+        }
     }
 }

@@ -16,12 +16,22 @@ use x86_64::structures::tss::TaskStateSegment;
 pub const DOUBLE_FAULT_IST_INDEX: u16 = 0;
 
 const DOUBLE_FAULT_STACK_SIZE: usize = 16 * 1024;
+const PAGE_SIZE: usize = 4096;
 
-/// The double-fault stack; 16-byte aligned as the ABI wants at a call.
-#[repr(C, align(16))]
-struct IstStack([u8; DOUBLE_FAULT_STACK_SIZE]);
+/// The double-fault stack, with one page below it that the memory manager leaves unmapped
+/// (src/memory/layout.rs): overflowing the stack faults there instead of silently overwriting
+/// whatever the linker put below it in .bss (the TSS and GDT, say). Page-aligned, so the
+/// guard is one whole page and the stack's top is 16-byte aligned as the ABI wants.
+#[repr(C, align(4096))]
+struct GuardedStack {
+    guard: [u8; PAGE_SIZE],
+    stack: [u8; DOUBLE_FAULT_STACK_SIZE],
+}
 
-static mut DOUBLE_FAULT_STACK: IstStack = IstStack([0; DOUBLE_FAULT_STACK_SIZE]);
+static mut DOUBLE_FAULT_STACK: GuardedStack = GuardedStack {
+    guard: [0; PAGE_SIZE],
+    stack: [0; DOUBLE_FAULT_STACK_SIZE],
+};
 
 static TSS: Once<TaskStateSegment> = Once::new();
 static GDT: Once<(
@@ -36,9 +46,8 @@ static GDT: Once<(
 pub fn init() {
     let tss = TSS.call_once(|| {
         let mut tss = TaskStateSegment::new();
-        let stack_start = VirtAddr::from_ptr(&raw const DOUBLE_FAULT_STACK);
         tss.interrupt_stack_table[usize::from(DOUBLE_FAULT_IST_INDEX)] =
-            stack_start + DOUBLE_FAULT_STACK_SIZE as u64;
+            VirtAddr::new(double_fault_stack().end);
         tss
     });
     let (gdt, code, data, tss_selector) = GDT.call_once(|| {
@@ -63,6 +72,14 @@ pub fn init() {
 
 /// The range of the double-fault stack, so that exception reports can name it.
 pub fn double_fault_stack() -> core::ops::Range<u64> {
-    let start = (&raw const DOUBLE_FAULT_STACK) as u64;
+    let start =
+        (&raw const DOUBLE_FAULT_STACK) as u64 + core::mem::offset_of!(GuardedStack, stack) as u64;
     start..start + DOUBLE_FAULT_STACK_SIZE as u64
+}
+
+/// The page below the double-fault stack, to be left unmapped.
+pub fn double_fault_stack_guard() -> core::ops::Range<u64> {
+    let start =
+        (&raw const DOUBLE_FAULT_STACK) as u64 + core::mem::offset_of!(GuardedStack, guard) as u64;
+    start..start + PAGE_SIZE as u64
 }

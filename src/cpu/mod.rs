@@ -4,16 +4,22 @@
 #[cfg(target_os = "none")]
 mod boot;
 pub mod context;
+pub mod elcr;
 #[cfg(target_os = "none")]
 pub mod fault_probe;
+pub mod features;
 #[cfg(target_os = "none")]
 pub mod gdt;
 #[cfg(target_os = "none")]
 pub mod idt;
 #[cfg(target_os = "none")]
+pub mod legacy_pc;
+pub mod pat;
+#[cfg(target_os = "none")]
 pub mod pic;
 #[cfg(target_os = "none")]
 pub mod qemu;
+pub mod random;
 pub mod trap;
 
 /// Waits for the next interrupt with interrupts enabled (`sti; hlt` executes atomically:

@@ -2,7 +2,9 @@
 //! The dashboard (www/dashboard.js) polls `/api/stats` once a second.
 
 use super::json::JsonWriter;
-use super::stats::{HttpInfo, MemoryInfo, NicInfo, PciDeviceInfo, SchedulerInfo, ThreadInfo};
+use super::stats::{
+    HttpInfo, MemoryInfo, NicInfo, PciBarInfo, PciDeviceInfo, SchedulerInfo, ThreadInfo,
+};
 use alloc::format;
 use alloc::string::String;
 
@@ -41,7 +43,9 @@ pub fn threads_json(scheduler: &SchedulerInfo) -> String {
     json.finish()
 }
 
-/// `/api/pci`: `{"devices": [...]}`, ids in hexadecimal as `lspci` shows them.
+/// `/api/pci`: `{"devices": [...]}`, ids in hexadecimal as `lspci` shows them, each device
+/// with its BARs: `{"slot", "space": "io" | "memory", "address", "size"}`, and for memory
+/// BARs `"bits": 32 | 64` and `"prefetchable"`.
 pub fn pci_json(devices: &[PciDeviceInfo]) -> String {
     let mut json = JsonWriter::new();
     json.begin_object().key("devices").begin_array();
@@ -65,11 +69,30 @@ pub fn pci_json(devices: &[PciDeviceInfo]) -> String {
             Some(irq) => json.number(u64::from(irq)),
             None => json.null(),
         };
-        json.field_str("description", &device.description)
-            .end_object();
+        json.field_str("description", &device.description);
+        write_bars(&mut json, &device.bars);
+        json.end_object();
     }
     json.end_array().end_object();
     json.finish()
+}
+
+fn write_bars(json: &mut JsonWriter, bars: &[PciBarInfo]) {
+    json.key("bars").begin_array();
+    for bar in bars {
+        json.begin_object()
+            .field("slot", u64::from(bar.slot))
+            .field_str("space", if bar.is_io { "io" } else { "memory" })
+            .field_str("address", &format!("{:#x}", bar.address))
+            .field("size", bar.size);
+        if !bar.is_io {
+            json.field("bits", if bar.is_64_bit { 64 } else { 32 })
+                .key("prefetchable")
+                .boolean(bar.prefetchable);
+        }
+        json.end_object();
+    }
+    json.end_array();
 }
 
 fn write_threads(json: &mut JsonWriter, threads: &[ThreadInfo]) {
@@ -112,6 +135,12 @@ fn write_nic(json: &mut JsonWriter, nic: &NicInfo) {
         .field("rx_fifo_overflows", nic.rx_fifo_overflows)
         .field("rx_missed", nic.rx_missed)
         .field("rx_dropped", nic.rx_dropped)
+        .field("rx_pauses", nic.rx_pauses)
+        .field("receiver_resets", nic.receiver_resets)
+        .field("tx_errors", nic.tx_errors)
+        .field("tx_timeouts", nic.tx_timeouts)
+        .field("tx_backlogged", nic.tx_backlogged)
+        .field("tx_dropped", nic.tx_dropped)
         .field("interrupts", nic.interrupts)
         .key("link_up")
         .boolean(nic.link_up)
@@ -175,7 +204,12 @@ mod tests {
         assert!(json.starts_with(r#"{"uptime_ms":1500,"scheduler":{"context_switches":42,"thread_count":1,"threads":[{"id":1,"name":"net \"poll\"","state":"blocked","ticks":7}]},"memory":{"#));
         assert!(json.contains(r#""model":"82540EM","driver":"e1000","mac":"52:54:00:12:34:56""#));
         assert!(json.contains(r#""address":"10.0.2.15/24""#));
-        assert!(json.contains(r#""rx_missed":0,"rx_dropped":0,"interrupts":0,"link_up":false,"#));
+        assert!(
+            json.contains(r#""rx_missed":0,"rx_dropped":0,"rx_pauses":0,"receiver_resets":0,"#)
+        );
+        assert!(json.contains(
+            r#""tx_timeouts":0,"tx_backlogged":0,"tx_dropped":0,"interrupts":0,"link_up":false,"#
+        ));
         assert!(json.ends_with(r#""workers":0}}"#));
     }
 
@@ -191,10 +225,33 @@ mod tests {
             subclass: 0,
             irq: Some(11),
             description: "RTL8139".to_string(),
+            bars: vec![
+                PciBarInfo {
+                    slot: 0,
+                    is_io: true,
+                    address: 0xc000,
+                    size: 256,
+                    ..PciBarInfo::default()
+                },
+                PciBarInfo {
+                    slot: 1,
+                    is_io: false,
+                    address: 0xfebf_1000,
+                    size: 256,
+                    is_64_bit: false,
+                    prefetchable: false,
+                },
+            ],
         }]);
         assert_eq!(
             json,
-            r#"{"devices":[{"address":"00:03.0","vendor_id":"10ec","device_id":"8139","class":"0200","irq":11,"description":"RTL8139"}]}"#
+            concat!(
+                r#"{"devices":[{"address":"00:03.0","vendor_id":"10ec","device_id":"8139","#,
+                r#""class":"0200","irq":11,"description":"RTL8139","bars":["#,
+                r#"{"slot":0,"space":"io","address":"0xc000","size":256},"#,
+                r#"{"slot":1,"space":"memory","address":"0xfebf1000","size":256,"#,
+                r#""bits":32,"prefetchable":false}]}]}"#
+            )
         );
     }
 }

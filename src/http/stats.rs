@@ -54,6 +54,17 @@ pub struct NicInfo {
     pub rx_fifo_overflows: u64,
     pub rx_missed: u64,
     pub rx_dropped: u64,
+    /// Times the driver paused its receive interrupts because the stack was behind.
+    pub rx_pauses: u64,
+    /// Receiver resets after a damaged or stalled ring header.
+    pub receiver_resets: u64,
+    /// Frames lost on the way out (aborted, underrun, in flight at a reset).
+    pub tx_errors: u64,
+    /// Watchdog resets of the card: a transmit buffer held far too long.
+    pub tx_timeouts: u64,
+    /// Frames that waited for a transmit buffer, and those dropped when none came free.
+    pub tx_backlogged: u64,
+    pub tx_dropped: u64,
     pub interrupts: u64,
     pub link_up: bool,
     /// TCP sockets in use and the most there can be.
@@ -79,6 +90,25 @@ pub struct PciDeviceInfo {
     pub irq: Option<u8>,
     /// What the kernel knows it to be ("RTL8139 network controller"), or the class name.
     pub description: String,
+    /// Its implemented Base Address Registers, in slot order.
+    pub bars: Vec<PciBarInfo>,
+}
+
+/// One Base Address Register of a PCI function: a range of ports or of physical addresses
+/// where the function's registers answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PciBarInfo {
+    /// Which of the six BARs, 0 to 5.
+    pub slot: u8,
+    /// `true`: I/O ports; `false`: memory (physical addresses).
+    pub is_io: bool,
+    pub address: u64,
+    /// Ports or bytes.
+    pub size: u64,
+    /// Memory BARs only: a 64-bit BAR (one that also takes the next slot).
+    pub is_64_bit: bool,
+    /// Memory BARs only: reads have no side effects, so the range may be cached.
+    pub prefetchable: bool,
 }
 
 /// Where the API's figures come from. kmain implements it over the real layers; the tests

@@ -68,6 +68,10 @@ pub const TESTS: &[KernelTest] = &[
         run: boot_stack_guard_is_unmapped,
     },
     KernelTest {
+        name: "memory::double_fault_stack_guard_is_unmapped",
+        run: double_fault_stack_guard_is_unmapped,
+    },
+    KernelTest {
         name: "memory::a_thousand_stacks_return_their_frames",
         run: a_thousand_stacks_return_their_frames,
     },
@@ -127,7 +131,7 @@ fn identity_map_covers_ram_and_devices() -> Result<(), String> {
                 .ok_or_else(|| alloc::format!("{address:#x} unmapped"))?;
             ktest_assert!(physical == address, "{address:#x} maps to {physical:#x}");
             ktest_assert!(
-                flags.contains(PageTableFlags::NO_EXECUTE),
+                flags.contains(PageTableFlags::NO_EXECUTE) || !cpu_has_nx(),
                 "RAM at {address:#x} is executable ({flags:?})"
             );
         }
@@ -293,6 +297,9 @@ fn dma_is_below_4gib_aligned_and_zeroed() -> Result<(), String> {
 /// writable or executable, never both, and only .text is executable.
 fn only_text_is_executable_and_nothing_is_both() -> Result<(), String> {
     const STEP: u64 = 2 << 20;
+    if !cpu_has_nx() {
+        return Ok(()); // nothing can be made non-executable (the boot log warns)
+    }
     let image = memory::kernel_image();
     let ram_end = regions::ram_ranges(boot::info().memory_map.regions())
         .last()
@@ -375,7 +382,15 @@ fn write_to_rodata_faults() -> Result<(), String> {
     Ok(())
 }
 
+/// Whether the page tables can forbid execution at all (src/cpu/features.rs).
+fn cpu_has_nx() -> bool {
+    crate::cpu::features::features().no_execute
+}
+
 fn jump_into_heap_faults() -> Result<(), String> {
+    if !cpu_has_nx() {
+        return Ok(()); // the heap is executable on this CPU (the boot log warns)
+    }
     /// `ret`: harmless if it ran, which it must not.
     const RET: u8 = 0xc3;
     let code = Box::new([RET; 16]);
@@ -448,6 +463,26 @@ fn boot_stack_guard_is_unmapped() -> Result<(), String> {
     ktest_assert!(
         stack::guard_owner(guard.end).is_none(),
         "the boot stack is a guard"
+    );
+    Ok(())
+}
+
+/// The page below the double-fault stack (src/cpu/gdt.rs) faults and is named; the stack
+/// itself, which the TSS points at, is mapped.
+fn double_fault_stack_guard_is_unmapped() -> Result<(), String> {
+    let guard = crate::cpu::gdt::double_fault_stack_guard();
+    let stack = crate::cpu::gdt::double_fault_stack();
+    ktest_assert!(
+        guard.end == stack.start,
+        "the guard is not right below the stack"
+    );
+    let address = guard.end - 8;
+    expect_page_fault(catch_fault(read_byte, address as usize), address, 0)?;
+    let owner = stack::guard_owner(address).ok_or("double-fault guard not named")?;
+    ktest_assert!(owner.as_str() == "double-fault", "owner {owner}");
+    ktest_assert!(
+        paging::translate(stack.start).is_some(),
+        "the stack is unmapped"
     );
     Ok(())
 }

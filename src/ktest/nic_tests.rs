@@ -10,7 +10,7 @@
 use super::KernelTest;
 use crate::drivers::e1000::E1000;
 use crate::drivers::nic::{self, MacAddress, NetworkCard, TxError};
-use crate::drivers::rtl8139::Rtl8139;
+use crate::drivers::rtl8139::Rtl8139Card;
 use crate::ktest_assert;
 use crate::pci;
 use alloc::string::String;
@@ -294,13 +294,13 @@ fn rx_overflow_recovers() -> Result<(), String> {
 /// RTL8139 only: a packet whose header is damaged in the ring (before the driver reads it)
 /// must be dropped and counted, the receiver reset, and reception go on.
 fn bad_header_resets_receiver() -> Result<(), String> {
-    with_driver_card::<Rtl8139>("RTL8139", || {
+    with_driver_card::<Rtl8139Card>("RTL8139", || {
         let mac = nic::mac_address().ok_or("no MAC")?;
         let before = nic::stats();
         let damaged = x86_64::instructions::interrupts::without_interrupts(|| {
             // slirp's reply lands in the ring during the transmit; the handler cannot run yet.
             nic::transmit(&arp_request(mac, GATEWAY_IP)).is_ok()
-                && nic::with_driver(Rtl8139::damage_next_header) == Some(true)
+                && nic::with_driver(Rtl8139Card::damage_next_header) == Some(true)
         });
         ktest_assert!(damaged, "no reply in the ring to damage");
         let reset = wait_until(500, || {

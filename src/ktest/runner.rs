@@ -29,6 +29,7 @@ pub fn run_all_and_exit() -> ! {
         }
     }
     kprintln!("ktest: {passed} passed, {failed} failed");
+    crate::console::flush();
     qemu::exit(if failed == 0 {
         ExitCode::Success
     } else {

@@ -328,9 +328,10 @@ fn interrupt_handler_wakes_a_thread() -> Result<(), String> {
     static EVENT: AtomicBool = AtomicBool::new(false);
     static WOKEN: AtomicBool = AtomicBool::new(false);
     static WAITER_RAN: AtomicBool = AtomicBool::new(false);
-    fn handler() {
+    fn handler() -> bool {
         EVENT.store(true, Ordering::SeqCst);
         WOKEN.store(QUEUE.wake_one(), Ordering::SeqCst);
+        true
     }
     EVENT.store(false, Ordering::SeqCst);
     WAITER_RAN.store(false, Ordering::SeqCst);

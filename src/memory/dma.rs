@@ -54,7 +54,9 @@ impl DmaRegion {
     }
 
     /// The CPU's view of the buffer. The device may write it at any time: read it with
-    /// volatile accesses or after a fence that orders it behind the device's signal.
+    /// volatile accesses or after a fence that orders it behind the device's signal, and
+    /// never through a reference spanning what the device writes (the RTL8139's rule:
+    /// src/drivers/rtl8139/mod.rs).
     pub fn as_ptr(&self) -> *mut u8 {
         self.address as *mut u8
     }

@@ -36,7 +36,7 @@ fn with_frames<R>(body: impl FnOnce(&mut FrameBitmap<'static>) -> R) -> Option<R
 /// the multiboot2 information and the boot modules. Returns the frames it manages.
 pub fn init(boot: &BootInfo, kernel_image: Range<u64>) -> u64 {
     let mut reserved = alloc::vec![FIRST_MIB, kernel_image, boot.info_range.clone()];
-    reserved.extend_from_slice(&boot.modules[..boot.module_count]);
+    boot.for_each_module(|module| reserved.push(module));
     let usable = regions::usable_ranges(boot.memory_map.regions(), &reserved);
     let frame_limit = usable.last().map_or(0, |r| r.end / FRAME_SIZE);
     let words = FrameBitmap::words_needed(frame_limit);

@@ -10,7 +10,9 @@
 //!   2. RAM             every RAM range        read-write, no-execute
 //!   3. kernel image    __kernel_start ..      read-only, no-execute
 //!   4. its sections    .text / .rodata / .data+.bss: read+execute / read-only / read-write
-//!   5. holes           page 0 (null pointers) and the boot stack's guard page: unmapped
+//!   5. the screen      VGA text memory or the framebuffer: write-combining
+//!   6. holes           page 0 (null pointers) and the guard pages below the boot stack
+//!                      and the double-fault stack: unmapped
 //! ```
 
 use super::regions::{FRAME_SIZE, align_down, align_up};
@@ -36,6 +38,9 @@ pub enum Access {
     /// Device registers: read and write, never execute, never cached (a register read must
     /// reach the device every time).
     Device,
+    /// Screen memory: read and write, never execute, write-combining (src/cpu/pat.rs):
+    /// stores go out in bursts, and nothing reads it back but the display.
+    Screen,
 }
 
 /// A page-aligned range with one access.
@@ -163,16 +168,22 @@ pub struct KernelImage {
     pub text: Range<u64>,
     pub rodata: Range<u64>,
     pub data: Range<u64>,
-    pub boot_stack_guard: Range<u64>,
+    /// The pages below the boot stack and below the double-fault stack, both in .bss.
+    pub stack_guards: [Range<u64>; 2],
 }
 
 fn pages_around(range: &Range<u64>) -> Range<u64> {
     align_down(range.start, FRAME_SIZE)..align_up(range.end, FRAME_SIZE)
 }
 
-/// The kernel's identity map: `ram` (page-aligned, from `regions::ram_ranges`) and the
-/// kernel image, layered as the module documentation shows.
-pub fn identity_map_plan(ram: &[Range<u64>], kernel: &KernelImage) -> AddressSpacePlan {
+/// The kernel's identity map: `ram` (page-aligned, from `regions::ram_ranges`), the kernel
+/// image and the `screen`'s memory (wherever it lies, even above 4 GiB), layered as the
+/// module documentation shows.
+pub fn identity_map_plan(
+    ram: &[Range<u64>],
+    kernel: &KernelImage,
+    screen: Option<Range<u64>>,
+) -> AddressSpacePlan {
     let mut plan = AddressSpacePlan::default();
     plan.paint(0..DEVICE_MEMORY_END, Some(Access::Device));
     for range in ram {
@@ -182,7 +193,12 @@ pub fn identity_map_plan(ram: &[Range<u64>], kernel: &KernelImage) -> AddressSpa
     plan.paint(pages_around(&kernel.text), Some(Access::Code));
     plan.paint(pages_around(&kernel.rodata), Some(Access::ReadOnly));
     plan.paint(pages_around(&kernel.data), Some(Access::ReadWrite));
-    plan.paint(pages_around(&kernel.boot_stack_guard), None);
+    if let Some(screen) = screen {
+        plan.paint(pages_around(&screen), Some(Access::Screen));
+    }
+    for guard in &kernel.stack_guards {
+        plan.paint(pages_around(guard), None);
+    }
     plan.paint(0..FRAME_SIZE, None);
     plan
 }
@@ -200,12 +216,12 @@ mod tests {
             text: 0x10_1000..0x18_0abc,
             rodata: 0x18_1000..0x1a_0010,
             data: 0x1a_1000..0x52_3000,
-            boot_stack_guard: 0x1b_0000..0x1b_1000,
+            stack_guards: [0x1b_0000..0x1b_1000, 0x1c_4000..0x1c_5000],
         }
     }
 
     fn plan_256m() -> AddressSpacePlan {
-        identity_map_plan(&[0..0x9f000, MIB..0xffe_0000], &kernel())
+        identity_map_plan(&[0..0x9f000, MIB..0xffe_0000], &kernel(), None)
     }
 
     #[test]
@@ -220,7 +236,7 @@ mod tests {
     }
 
     #[test]
-    fn null_page_and_boot_stack_guard_are_unmapped() {
+    fn null_page_and_stack_guards_are_unmapped() {
         let plan = plan_256m();
         assert_eq!(plan.access_at(0), None);
         assert_eq!(plan.access_at(0xfff), None);
@@ -228,6 +244,9 @@ mod tests {
         assert_eq!(plan.access_at(0x1b_0000), None);
         assert_eq!(plan.access_at(0x1b_0fff), None);
         assert_eq!(plan.access_at(0x1b_1000), Some(Access::ReadWrite));
+        assert_eq!(plan.access_at(0x1c_3fff), Some(Access::ReadWrite));
+        assert_eq!(plan.access_at(0x1c_4000), None);
+        assert_eq!(plan.access_at(0x1c_5000), Some(Access::ReadWrite));
     }
 
     #[test]
@@ -242,7 +261,7 @@ mod tests {
 
     #[test]
     fn ram_above_4_gib_is_mapped_with_huge_pages() {
-        let plan = identity_map_plan(&[MIB..3 * GIB, 4 * GIB..6 * GIB], &kernel());
+        let plan = identity_map_plan(&[MIB..3 * GIB, 4 * GIB..6 * GIB], &kernel(), None);
         assert_eq!(plan.access_at(5 * GIB), Some(Access::ReadWrite));
         assert_eq!(plan.access_at(3 * GIB), Some(Access::Device));
         assert_eq!(plan.access_at(6 * GIB), None);
@@ -277,8 +296,26 @@ mod tests {
         assert!(small < 2 * 512, "{small} small pages");
         assert_eq!(
             pages.iter().map(|p| p.size.bytes()).sum::<u64>(),
-            4 * GIB - 2 * 4096,
+            4 * GIB - 3 * 4096,
             "{huge} huge pages"
+        );
+    }
+
+    #[test]
+    fn the_screen_is_mapped_write_combining_wherever_it_is() {
+        const RAM: [Range<u64>; 2] = [0..0x9f000, MIB..256 * MIB];
+        let below = identity_map_plan(&RAM, &kernel(), Some(0x8000_0000..0x8030_0000));
+        assert_eq!(below.access_at(0x8000_0000), Some(Access::Screen));
+        assert_eq!(below.access_at(0x802f_ffff), Some(Access::Screen));
+        assert_eq!(below.access_at(0x8030_0000), Some(Access::Device));
+        let vga = identity_map_plan(&RAM, &kernel(), Some(0xb8000..0xb8fa0));
+        assert_eq!(vga.access_at(0xb8fff), Some(Access::Screen));
+        assert_eq!(vga.access_at(0xb9000), Some(Access::Device));
+        let high = identity_map_plan(&RAM, &kernel(), Some(0x40_0000_0000..0x40_0030_0000));
+        assert_eq!(high.access_at(0x40_0000_0000), Some(Access::Screen));
+        assert!(
+            high.pages()
+                .any(|p| p.start == 0x40_0000_0000 && p.size == PageSize::Huge)
         );
     }
 

@@ -78,7 +78,10 @@ mod kernel_side {
             text: address(&raw const __text_start)..address(&raw const __text_end),
             rodata: address(&raw const __rodata_start)..address(&raw const __rodata_end),
             data: address(&raw const __data_start)..address(&raw const __data_end),
-            boot_stack_guard: stack::boot_stack_guard_range(),
+            stack_guards: [
+                stack::boot_stack_guard_range(),
+                crate::cpu::gdt::double_fault_stack_guard(),
+            ],
         }
     }
 
@@ -89,21 +92,40 @@ mod kernel_side {
         heap::init();
         let image = kernel_image();
         frames::init(boot, image.image.clone());
+        if boot.cmdline.crash_test == Some(CRASH_IN_MEMORY_SETUP) {
+            fault_in_memory_setup();
+        }
         let ram = regions::ram_ranges(boot.memory_map.regions());
-        let plan = layout::identity_map_plan(&ram, &image);
+        let screen = crate::console::screen_memory();
+        let plan = layout::identity_map_plan(&ram, &image, screen.clone());
+        let write_combining = crate::cpu::pat::init();
         let map = paging::init(&plan);
+        crate::console::screen_mapped();
         stack::init();
         let ram_end = ram.last().map_or(0, |r| r.end);
         log::info!(
             "memory: identity map up to {ram_end:#x}: {} x 2 MiB + {} x 4 KiB pages in {} table frames; \
-             kernel .text {:#x}..{:#x} read+execute, boot stack guard at {:#x}",
+             kernel .text {:#x}..{:#x} read+execute, stack guards at {:#x} (boot) and {:#x} (double fault)",
             map.huge_pages,
             map.small_pages,
             map.table_frames,
             image.text.start,
             image.text.end,
-            image.boot_stack_guard.start,
+            image.stack_guards[0].start,
+            image.stack_guards[1].start,
         );
+        if let Some(screen) = screen {
+            let kind = if write_combining {
+                "write-combining"
+            } else {
+                "uncached (no PAT)"
+            };
+            log::info!(
+                "memory: screen {:#x}..{:#x} mapped {kind}",
+                screen.start,
+                screen.end
+            );
+        }
         let stats = stats();
         log::info!(
             "memory: {} frames ({} MiB) managed, {} free; heap {} KiB, {} KiB used",
@@ -113,6 +135,18 @@ mod kernel_side {
             stats.heap_bytes_total / 1024,
             stats.heap_bytes_used / 1024,
         );
+    }
+
+    /// `crashtest=memory-setup` (src/ktest/crash.rs): a fault halfway through memory setup,
+    /// with the boot page tables still in use, must be reported like any later one. (Before
+    /// the IDT was loaded ahead of memory setup, such a fault reset the machine silently.)
+    const CRASH_IN_MEMORY_SETUP: &str = "memory-setup";
+
+    /// Writes to an address the boot page tables do not map (they cover the first 4 GiB).
+    #[inline(never)]
+    fn fault_in_memory_setup() {
+        // SAFETY: not sound on purpose, for the crash test: the write must fault.
+        unsafe { core::ptr::write_volatile(0x0000_7000_0000_0000 as *mut u64, 1) };
     }
 
     /// The figures right now.

@@ -52,13 +52,30 @@ impl FrameDeallocator<Size4KiB> for TableFrames {
 
 /// The page-table bits for each kind of access (SDM vol. 3A, 4.5, tables 4-15 to 4-20).
 /// PCD+PWT select the uncacheable memory type with the default PAT (SDM vol. 3A, 11.12.3).
+/// On a CPU without NX, bit 63 is reserved (a page fault if set), so it is left out: such a
+/// CPU gets write protection but no execute protection (src/cpu/features.rs).
 pub fn flags_for(access: Access) -> PageTableFlags {
+    let flags = flags_with_nx(access);
+    if crate::cpu::features::features().no_execute {
+        flags
+    } else {
+        flags - PageTableFlags::NO_EXECUTE
+    }
+}
+
+fn flags_with_nx(access: Access) -> PageTableFlags {
     use PageTableFlags as F;
     match access {
         Access::Code => F::PRESENT,
         Access::ReadOnly => F::PRESENT | F::NO_EXECUTE,
         Access::ReadWrite => F::PRESENT | F::WRITABLE | F::NO_EXECUTE,
         Access::Device => F::PRESENT | F::WRITABLE | F::NO_EXECUTE | F::NO_CACHE | F::WRITE_THROUGH,
+        // PWT alone selects PAT entry 1, write-combining once src/cpu/pat.rs loaded the
+        // kernel's table; on a CPU without a PAT the screen is mapped uncached like a device.
+        Access::Screen if crate::cpu::pat::write_combining() => {
+            F::PRESENT | F::WRITABLE | F::NO_EXECUTE | F::WRITE_THROUGH
+        }
+        Access::Screen => F::PRESENT | F::WRITABLE | F::NO_EXECUTE | F::NO_CACHE | F::WRITE_THROUGH,
     }
 }
 

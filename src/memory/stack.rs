@@ -137,6 +137,9 @@ pub fn guard_owner(address: u64) -> Option<StackName> {
     if boot_stack_guard_range().contains(&address) {
         return Some(StackName::new("boot"));
     }
+    if crate::cpu::gdt::double_fault_stack_guard().contains(&address) {
+        return Some(StackName::new("double-fault"));
+    }
     let slot = stack_area::slot_of(address)?;
     let slots = SLOTS.try_lock()?;
     let (name, size) = (*slots.get(slot)?)?;

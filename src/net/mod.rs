@@ -71,9 +71,8 @@ mod kernel_side {
             log::warn!("net: no network card, networking off");
             return false;
         };
-        // The time-stamp counter differs from boot to boot: a fair seed for TCP sequence numbers.
-        // SAFETY: RDTSC only reads a counter; every x86_64 CPU has it.
-        let seed = unsafe { core::arch::x86_64::_rdtsc() };
+        // TCP's initial sequence numbers: RDSEED, RDRAND or TSC jitter (docs/08-network.md).
+        let seed = crate::cpu::random::seed().0;
         let free_ram = crate::memory::stats().free_frames * crate::memory::FRAME_SIZE;
         let budget = super::budget::tcp_sockets_for(free_ram);
         log::info!(

@@ -3,17 +3,25 @@
 //! ```text
 //!   NIC IRQ ──────> on_nic_interrupt: POLL_NEEDED = true, wake the network thread
 //!                                       │
-//!   network thread:  loop { lock STACK; poll (receive, timers, transmit); unlock;
+//!   network thread:  loop { card's watchdog;
+//!                           lock STACK; poll (at most INTAKE_BUDGET frames, timers, transmit);
+//!                           unlock;
 //!                           if sockets changed: SOCKET_GENERATION += 1, wake socket waiters;
-//!                           sleep until POLL_NEEDED or smoltcp's next deadline }
+//!                           frames left? yield, then poll again;
+//!                           else sleep until POLL_NEEDED or the next deadline }
 //!                                       │
 //!   socket calls (socket.rs): lock STACK; try the operation; transmit; unlock;
 //!                             if it would block: sleep until SOCKET_GENERATION moves
 //! ```
 //!
 //! Nothing polls in a busy loop: the network thread sleeps until the card interrupts or
-//! smoltcp's `poll_delay` says a timer is due, and socket callers sleep until the network
-//! thread has seen something happen.
+//! smoltcp's `poll_delay` (or the card's watchdog) says a timer is due, and socket callers
+//! sleep until the network thread has seen something happen.
+//!
+//! Under a flood the thread does not sleep, but it does let go: each pass takes at most
+//! [`INTAKE_BUDGET`] frames, sends the replies, and releases the stack's lock before the
+//! next, so socket calls (the HTTP workers) get the lock between passes. The driver, for its
+//! part, stops its receive interrupts while its queue is full (docs/09-robustness.md).
 
 use super::stack::{AddressEvent, NetError, Stack};
 use crate::drivers::nic::{self, NicDevice};
@@ -24,6 +32,11 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// The longest the network thread sleeps when smoltcp has no timer pending.
 const MAX_IDLE_MS: u64 = 1_000;
+
+/// Frames one pass of the network thread takes before it transmits, unlocks and lets others
+/// run. Small enough that a socket call waits at most a few milliseconds for the lock under
+/// a flood, large enough that a burst of a busy connection goes in a few passes.
+const INTAKE_BUDGET: usize = 16;
 
 /// The one stack, shared by the network thread and every socket call.
 static STACK: Mutex<Option<Stack<NicDevice>>> = Mutex::new(None);
@@ -57,13 +70,15 @@ fn on_nic_interrupt() {
 
 fn network_thread() {
     loop {
+        // First the card: a recovery (a reset) may free transmit buffers or queue frames.
+        let card_due = nic::watchdog();
         let now = time::uptime_ms();
-        let (outcome, delay) = {
+        let (outcome, stack_due) = {
             let mut guard = STACK.lock();
             let stack = guard
                 .as_mut()
                 .expect("the stack is installed before the thread starts");
-            let outcome = stack.poll(now);
+            let outcome = stack.poll(now, INTAKE_BUDGET);
             (outcome, stack.poll_delay_ms(now))
         };
         match outcome.address_event {
@@ -78,9 +93,11 @@ fn network_thread() {
             SOCKET_GENERATION.fetch_add(1, Ordering::Release);
             SOCKET_WAITERS.wake_all();
         }
+        let delay = [stack_due, card_due].into_iter().flatten().min();
         let wait = delay.unwrap_or(MAX_IDLE_MS).min(MAX_IDLE_MS);
-        if wait == 0 {
-            // Work is due now (a full transmit queue, a timer): let others run, then poll.
+        if wait == 0 || outcome.frames_left {
+            // Work is due now (frames beyond the budget, a full transmit queue, a timer):
+            // let others run, then poll.
             sched::yield_now();
             continue;
         }

@@ -14,7 +14,9 @@
 
 use alloc::vec;
 use alloc::vec::Vec;
-use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::iface::{
+    Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
+};
 use smoltcp::phy::Device;
 use smoltcp::socket::{dhcpv4, tcp};
 use smoltcp::time::{Duration, Instant};
@@ -95,6 +97,8 @@ pub struct PollOutcome {
     /// Some socket may have changed state: threads waiting on sockets should look again.
     pub sockets_changed: bool,
     pub address_event: Option<AddressEvent>,
+    /// The poll took its whole budget of frames: more may be waiting, poll again soon.
+    pub frames_left: bool,
 }
 
 /// A listening port, by index into the stack's listeners.
@@ -269,16 +273,46 @@ impl<D: Device> Stack<D> {
         self.half_open_expired
     }
 
-    /// Moves packets: receives what the device has, runs TCP's timers, transmits what the
-    /// sockets have queued; then applies DHCP's answer, reaps closed sockets and tops up
+    /// Moves packets: receives at most `budget` frames, runs TCP's timers, transmits what
+    /// the sockets have queued; then applies DHCP's answer, reaps closed sockets and tops up
     /// the listeners' backlogs.
-    pub fn poll(&mut self, now_ms: u64) -> PollOutcome {
-        let result = self
+    ///
+    /// Why a budget: smoltcp's own `Interface::poll` takes frames for as long as the device
+    /// has any. Under a flood that is for ever, and the caller holds the stack's lock all the
+    /// while: no socket call gets in, replies to the frames taken wait behind the frames still
+    /// coming, and the server starves. With a budget, each pass takes a bounded share, sends
+    /// what it produced, and returns; [`PollOutcome::frames_left`] tells the caller to come
+    /// back after letting others have the lock. (Linux's NAPI gives each device a budget per
+    /// poll for the same reason.)
+    pub fn poll(&mut self, now_ms: u64, budget: usize) -> PollOutcome {
+        let now = instant(now_ms);
+        self.iface.poll_maintenance(now);
+        let mut sockets_changed = false;
+        let mut taken = 0;
+        while taken < budget {
+            match self
+                .iface
+                .poll_ingress_single(now, &mut self.device, &mut self.sockets)
+            {
+                PollIngressSingleResult::None => break,
+                PollIngressSingleResult::PacketProcessed => {}
+                PollIngressSingleResult::SocketStateChanged => sockets_changed = true,
+            }
+            taken += 1;
+        }
+        // Egress until nothing is left to send or the device has no room (it then hands out
+        // no transmit token, and the sockets keep their data): bounded either way.
+        while self
             .iface
-            .poll(instant(now_ms), &mut self.device, &mut self.sockets);
+            .poll_egress(now, &mut self.device, &mut self.sockets)
+            == PollResult::SocketStateChanged
+        {
+            sockets_changed = true;
+        }
         let mut outcome = PollOutcome {
-            sockets_changed: result == smoltcp::iface::PollResult::SocketStateChanged,
+            sockets_changed,
             address_event: self.apply_dhcp(),
+            frames_left: taken == budget,
         };
         if self.reap_closed(now_ms) {
             outcome.sockets_changed = true;

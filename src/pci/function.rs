@@ -1,8 +1,9 @@
 //! What the scan learned about one PCI function, and its `lspci`-style line.
 
+use super::bar::Bar;
 use super::names::{class_name, device_name, vendor_name};
 use core::fmt;
-use pci_types::{Bar, HeaderType, MAX_BARS, PciAddress};
+use pci_types::{HeaderType, MAX_BARS, PciAddress};
 
 /// One function of one device on one bus: the fields of its configuration header that the
 /// kernel and its status page use (PCI Local Bus Specification 3.0, section 6.1).
@@ -20,8 +21,8 @@ pub struct PciFunctionInfo {
     pub interrupt_pin: u8,
     /// The PIC line the firmware routed that pin to (offset 0x3C; 0xFF: not connected).
     pub interrupt_line: u8,
-    /// The decoded Base Address Registers of a type 0 (endpoint) header; `None` where a BAR
-    /// is unimplemented, or is the upper half of a 64-bit BAR.
+    /// The decoded Base Address Registers of a type 0 (endpoint) header, indexed by slot;
+    /// `None` where a BAR is unimplemented, or is the upper half of a 64-bit BAR.
     pub bars: [Option<Bar>; MAX_BARS],
 }
 
@@ -30,7 +31,16 @@ impl PciFunctionInfo {
     /// registers.
     pub fn io_base(&self) -> Option<u16> {
         self.bars.iter().find_map(|bar| match bar {
-            Some(Bar::Io { port }) => u16::try_from(*port).ok(),
+            Some(Bar::Io { port, .. }) => u16::try_from(*port).ok(),
+            _ => None,
+        })
+    }
+
+    /// The first memory BAR's physical address and size in bytes, where a device like the
+    /// Intel 8254x keeps its registers (memory-mapped I/O).
+    pub fn memory_bar(&self) -> Option<(u64, u64)> {
+        self.bars.iter().find_map(|bar| match bar {
+            Some(Bar::Memory { address, size, .. }) => Some((*address, *size)),
             _ => None,
         })
     }
@@ -77,22 +87,13 @@ impl fmt::Display for PciFunctionInfo {
 }
 
 /// The whole bus as text, one function per line, then each BAR indented below its function:
-/// what a status page shows.
+/// what `pci::init` logs at boot.
 pub fn write_listing(functions: &[PciFunctionInfo], out: &mut impl fmt::Write) -> fmt::Result {
     for function in functions {
         writeln!(out, "{function}")?;
         for (slot, bar) in function.bars.iter().enumerate() {
-            match bar {
-                Some(Bar::Io { port }) => writeln!(out, "    BAR{slot}: I/O ports at {port:#x}")?,
-                Some(Bar::Memory32 { address, size, .. }) => writeln!(
-                    out,
-                    "    BAR{slot}: memory at {address:#x} (32-bit, {size} bytes)"
-                )?,
-                Some(Bar::Memory64 { address, size, .. }) => writeln!(
-                    out,
-                    "    BAR{slot}: memory at {address:#x} (64-bit, {size} bytes)"
-                )?,
-                None => {}
+            if let Some(bar) = bar {
+                writeln!(out, "    BAR{slot}: {bar}")?;
             }
         }
     }
@@ -105,10 +106,14 @@ mod tests {
 
     fn rtl8139() -> PciFunctionInfo {
         let mut bars = [None; MAX_BARS];
-        bars[0] = Some(Bar::Io { port: 0xc000 });
-        bars[1] = Some(Bar::Memory32 {
+        bars[0] = Some(Bar::Io {
+            port: 0xc000,
+            size: 256,
+        });
+        bars[1] = Some(Bar::Memory {
             address: 0xfebf1000,
             size: 256,
+            is_64_bit: false,
             prefetchable: false,
         });
         PciFunctionInfo {
@@ -136,15 +141,22 @@ mod tests {
     }
 
     #[test]
-    fn finds_the_io_bar_and_the_irq() {
+    fn finds_the_bars_and_the_irq() {
         let nic = rtl8139();
         assert_eq!(nic.io_base(), Some(0xc000));
+        assert_eq!(nic.memory_bar(), Some((0xfebf1000, 256)));
         assert_eq!(nic.irq(), Some(11));
         let no_pin = PciFunctionInfo {
             interrupt_pin: 0,
             ..nic
         };
         assert_eq!(no_pin.irq(), None);
+        let no_bars = PciFunctionInfo {
+            bars: [None; MAX_BARS],
+            ..rtl8139()
+        };
+        assert_eq!(no_bars.io_base(), None);
+        assert_eq!(no_bars.memory_bar(), None);
     }
 
     #[test]
@@ -153,10 +165,10 @@ mod tests {
         write_listing(&[rtl8139()], &mut text).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3);
-        assert_eq!(lines[1], "    BAR0: I/O ports at 0xc000");
+        assert_eq!(lines[1], "    BAR0: I/O ports at 0xc000 [size=256]");
         assert_eq!(
             lines[2],
-            "    BAR1: memory at 0xfebf1000 (32-bit, 256 bytes)"
+            "    BAR1: memory at 0xfebf1000 (32-bit, non-prefetchable) [size=256]"
         );
     }
 

@@ -4,17 +4,20 @@
 //! device IDs), what it is (class code), where its registers are (the BARs) and which
 //! interrupt line it raises. [`init`] reads the header of every function through
 //! configuration mechanism #1 ([`config_space`]), decodes it with the pci_types crate
-//! ([`scan`]), logs one `lspci`-like line per function, and keeps the list for [`devices`].
+//! ([`scan`]), logs one `lspci`-like line per function with its BARs below it, and keeps the
+//! list for [`devices`].
 //! Chapter: docs/05-pci.md.
 
+mod bar;
 pub mod config_space;
 mod function;
 mod names;
 mod scan;
 
+pub use bar::Bar;
 pub use function::{PciFunctionInfo, write_listing};
 pub use names::{class_name, device_name, vendor_name};
-pub use pci_types::{Bar, PciAddress};
+pub use pci_types::PciAddress;
 pub use scan::scan;
 
 #[cfg(target_os = "none")]
@@ -23,7 +26,8 @@ pub use kernel_side::{devices, enable_bus_master, find, init};
 #[cfg(target_os = "none")]
 mod kernel_side {
     use super::config_space::ConfigMechanism1;
-    use super::{PciFunctionInfo, scan};
+    use super::{PciFunctionInfo, scan, write_listing};
+    use alloc::string::String;
     use alloc::vec::Vec;
     use pci_types::{CommandRegister, PciAddress, PciHeader};
     use spin::Once;
@@ -31,11 +35,15 @@ mod kernel_side {
     static CONFIG: ConfigMechanism1 = ConfigMechanism1::new();
     static FUNCTIONS: Once<Vec<PciFunctionInfo>> = Once::new();
 
-    /// Scans every bus and logs what it found, one line per function.
+    /// Scans every bus and logs what it found: one line per function, and an indented line
+    /// per BAR below it ([`write_listing`]).
     pub fn init() {
         let functions = FUNCTIONS.call_once(|| scan(&CONFIG));
-        for function in functions {
-            log::info!("pci: {function}");
+        let mut listing = String::new();
+        // Writing into a String cannot fail.
+        let _ = write_listing(functions, &mut listing);
+        for line in listing.lines() {
+            log::info!("pci: {line}");
         }
         log::info!("pci: {} functions found", functions.len());
     }

@@ -6,10 +6,11 @@
 //! secondary bus numbers: it costs a few milliseconds once, and it finds every function
 //! even where the firmware numbered the buses in a way a recursive walk would miss.
 
+use super::bar::Bar;
 use super::function::PciFunctionInfo;
 use alloc::vec::Vec;
 use pci_types::{
-    Bar, CommandRegister, ConfigRegionAccess, EndpointHeader, MAX_BARS, PciAddress, PciHeader,
+    CommandRegister, ConfigRegionAccess, EndpointHeader, MAX_BARS, PciAddress, PciHeader,
 };
 
 /// The vendor ID read from an empty slot: nobody drives the bus, it floats to all ones.
@@ -79,9 +80,10 @@ fn read_function(access: &impl ConfigRegionAccess, address: PciAddress) -> Optio
 /// Decodes the six BARs of an endpoint. Sizing a BAR means writing all ones to it and
 /// reading back which address bits stick (PCI 3.0, 6.2.5.1); while a BAR holds that probe
 /// value the device would answer at a bogus address, so decoding is switched off in the
-/// command register for the duration, as the specification recommends. Functions whose
-/// BARs all read zero (bridges to ISA or LPC, which must keep decoding the legacy ports of
-/// the PIC, PIT and serial port) are left alone.
+/// command register for the duration, as the specification recommends. pci_types sizes the
+/// memory BARs; `io_bar_size` the I/O ones. Functions whose BARs all read zero (bridges to
+/// ISA or LPC, which must keep decoding the legacy ports of the PIC, PIT and serial port)
+/// are left alone.
 fn read_bars(
     access: &impl ConfigRegionAccess,
     endpoint: &mut EndpointHeader,
@@ -99,14 +101,21 @@ fn read_bars(
         let bar = if has_reserved_memory_type(raw_bar(access, endpoint, slot)) {
             None
         } else {
-            endpoint.bar(slot, access)
+            endpoint.bar(slot, access).map(|decoded| {
+                let io_size = match decoded {
+                    pci_types::Bar::Io { .. } => io_bar_size(access, endpoint, slot),
+                    _ => 0,
+                };
+                Bar::from_decoded(decoded, io_size)
+            })
         };
         bars[usize::from(slot)] = bar;
         // A 64-bit memory BAR also uses the next slot for its upper half.
-        slot += if matches!(bar, Some(Bar::Memory64 { .. })) {
-            2
-        } else {
-            1
+        slot += match bar {
+            Some(Bar::Memory {
+                is_64_bit: true, ..
+            }) => 2,
+            _ => 1,
         };
     }
     endpoint.update_command(access, |_| original);
@@ -122,6 +131,33 @@ fn raw_bar(access: &impl ConfigRegionAccess, endpoint: &EndpointHeader, slot: u8
             endpoint.header().address(),
             BAR0_OFFSET + u16::from(slot) * 4,
         )
+    }
+}
+
+/// The number of ports an I/O BAR decodes, which pci_types does not measure. The same
+/// sizing as for memory (PCI 3.0, 6.2.5.1): write all ones, read back, restore. Bits 1:0 are
+/// not address bits; of the rest, the lowest one that stuck at 1 is the size. A device that
+/// decodes only the PC's 64 KiB of port space may read its upper 16 bits back as zeros,
+/// which changes nothing here. The caller has turned I/O decoding off.
+fn io_bar_size(access: &impl ConfigRegionAccess, endpoint: &EndpointHeader, slot: u8) -> u32 {
+    let (address, offset) = (
+        endpoint.header().address(),
+        BAR0_OFFSET + u16::from(slot) * 4,
+    );
+    // SAFETY: the BAR's old value is written back at once, and decoding is off meanwhile,
+    // so the device never answers at the probe address.
+    let readback = unsafe {
+        let original = access.read(address, offset);
+        access.write(address, offset, 0xffff_ffff);
+        let readback = access.read(address, offset);
+        access.write(address, offset, original);
+        readback
+    };
+    let address_bits = readback & !0b11;
+    if address_bits == 0 {
+        0
+    } else {
+        1 << address_bits.trailing_zeros()
     }
 }
 
@@ -171,6 +207,15 @@ pub(crate) mod fake {
         pub fn with_memory_bar(mut self, slot: usize, address: u32, size: u32) -> Self {
             self.dwords[4 + slot] = address;
             self.bar_masks[slot] = !(size - 1);
+            self
+        }
+
+        /// A 64-bit memory BAR (type 10) in `slot` and `slot + 1`.
+        pub fn with_memory64_bar(mut self, slot: usize, address: u64, size: u32) -> Self {
+            self.dwords[4 + slot] = address as u32 | 0b100;
+            self.dwords[5 + slot] = (address >> 32) as u32;
+            self.bar_masks[slot] = !(size - 1);
+            self.bar_masks[slot + 1] = 0xffff_ffff;
             self
         }
 
@@ -285,16 +330,87 @@ mod tests {
         let nic = found.iter().find(|f| f.device_id == 0x8139).unwrap();
         assert_eq!(nic.address, PciAddress::new(0, 0, 3, 0));
         assert_eq!(nic.io_base(), Some(0xc000));
+        assert_eq!(
+            nic.bars[0],
+            Some(Bar::Io {
+                port: 0xc000,
+                size: 256
+            })
+        );
+        assert_eq!(nic.memory_bar(), Some((0xfebf_1000, 256)));
         assert!(matches!(
             nic.bars[1],
-            Some(Bar::Memory32 {
-                address: 0xfebf_1000,
-                size: 256,
+            Some(Bar::Memory {
+                is_64_bit: false,
+                prefetchable: false,
                 ..
             })
         ));
         assert_eq!(nic.irq(), Some(11));
         assert_eq!(nic.revision, 0x20);
+    }
+
+    #[test]
+    fn sizes_io_bars() {
+        let found = scan(&qemu_pc());
+        let ide = found.iter().find(|f| f.device_id == 0x7010).unwrap();
+        assert_eq!(
+            ide.bars[4],
+            Some(Bar::Io {
+                port: 0xc040,
+                size: 16
+            })
+        );
+    }
+
+    #[test]
+    fn sizes_an_io_bar_whose_upper_half_reads_zero() {
+        let space = FakeConfigSpace::default();
+        let mut nic =
+            FakeFunction::new(0x10ec, 0x8139, 0x02, 0x00, 0x00).with_io_bar(0, 0xc000, 256);
+        nic.bar_masks[0] &= 0x0000_ffff; // decodes 16 address bits only
+        space.insert(0, 3, 0, nic);
+        assert_eq!(scan(&space)[0].io_base(), Some(0xc000));
+        assert_eq!(
+            scan(&space)[0].bars[0],
+            Some(Bar::Io {
+                port: 0xc000,
+                size: 256
+            })
+        );
+    }
+
+    #[test]
+    fn a_64_bit_bar_takes_two_slots() {
+        let space = FakeConfigSpace::default();
+        space.insert(
+            0,
+            4,
+            0,
+            FakeFunction::new(0x8086, 0x10d3, 0x02, 0x00, 0x00)
+                .with_memory64_bar(0, 0x8_0000_0000, 128 << 10)
+                .with_io_bar(2, 0xc080, 32),
+        );
+        let found = scan(&space);
+        assert_eq!(found[0].memory_bar(), Some((0x8_0000_0000, 128 << 10)));
+        assert!(matches!(
+            found[0].bars[0],
+            Some(Bar::Memory {
+                is_64_bit: true,
+                ..
+            })
+        ));
+        assert_eq!(
+            found[0].bars[1], None,
+            "the upper half is not a BAR of its own"
+        );
+        assert_eq!(
+            found[0].bars[2],
+            Some(Bar::Io {
+                port: 0xc080,
+                size: 32
+            })
+        );
     }
 
     #[test]
@@ -304,6 +420,11 @@ mod tests {
         let functions = space.functions.borrow();
         let nic = &functions[&PciAddress::new(0, 0, 3, 0)];
         assert_eq!(nic.dwords[4], 0xc001, "BAR0 restored after sizing");
+        let ide = &functions[&PciAddress::new(0, 0, 1, 1)];
+        assert_eq!(
+            ide.dwords[8], 0xc041,
+            "the IDE I/O BAR4 restored after sizing"
+        );
         assert_eq!(nic.dwords[5], 0xfebf_1000, "BAR1 restored after sizing");
         assert_eq!(nic.dwords[1] & 0xffff, 0b111, "decoding re-enabled");
         let writes = space.command_writes.borrow();

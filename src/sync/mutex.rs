@@ -48,8 +48,15 @@ impl<T> Mutex<T> {
 }
 
 impl<T: ?Sized> Mutex<T> {
-    /// Takes the lock, sleeping while another thread holds it.
+    /// Takes the lock, sleeping while another thread holds it. Panics if interrupts are
+    /// off (an interrupt handler, or an `IrqSafeSpinLock` held): such a caller could not
+    /// sleep if the lock were taken, and checking only then would let the bug hide until the
+    /// day of contention.
     pub fn lock(&self) -> MutexGuard<'_, T> {
+        assert!(
+            x86_64::instructions::interrupts::are_enabled(),
+            "Mutex::lock with interrupts disabled (interrupt handler or spin lock held?)"
+        );
         loop {
             if let Some(guard) = self.try_lock() {
                 return guard;
@@ -88,6 +95,9 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 }
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    /// Unlocks, then wakes a waiter: the store and the load of the store-buffering pattern
+    /// that src/sync/wait_queue.rs explains; `wake_one`'s SeqCst fence sits between them, so a
+    /// thread that found the lock taken is either seen waiting here or sees it free.
     fn drop(&mut self) {
         self.mutex.locked.store(false, Ordering::Release);
         self.mutex.waiters.wake_one();

@@ -31,8 +31,10 @@ pub fn init() {
     log::info!("time: PIT channel 0 at {TICK_HZ} Hz (divisor {divisor}), interrupts on");
 }
 
-fn on_tick() {
+/// The timer's interrupt: the PIT owns IRQ 0 alone, so every interrupt there is its own.
+fn on_tick() -> bool {
     TICKS.fetch_add(1, Ordering::Relaxed);
+    true
 }
 
 /// Timer ticks since [`init`].

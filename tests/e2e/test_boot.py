@@ -59,3 +59,13 @@ def test_page_fault_is_reported_with_vector_rip_and_cr2():
     assert re.search(r"CPU EXCEPTION in thread '[^']+': page fault \(#PF\): kernel write, page not present", log), log[-2000:]
     assert re.search(r"vector 14\s+error code 0x2\s+RIP 0x[0-9a-f]{16}", log), log[-2000:]
     assert "CR2 0x0000700000000000" in log
+
+
+def test_fault_inside_memory_setup_is_reported():
+    """The IDT is loaded before memory setup: a page fault there, with the boot page tables
+    still in use, gets the full report instead of resetting the machine."""
+    log = crash_boot("memory-setup")
+    assert re.search(r"CPU EXCEPTION in thread 'boot': page fault \(#PF\): kernel write, page not present", log), log[-2000:]
+    assert re.search(r"vector 14\s+error code 0x2\s+RIP 0x[0-9a-f]{16}", log), log[-2000:]
+    assert "CR2 0x0000700000000000" in log
+    assert "memory: identity map" not in log, "the fault came after memory setup"

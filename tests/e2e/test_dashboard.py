@@ -141,6 +141,7 @@ FIGURES = """typeof samples === 'undefined' ? null : JSON.stringify({
   mac: document.getElementById('nic-mac').textContent,
   threads: document.querySelectorAll('#threads tr').length,
   pci: document.querySelectorAll('#pci tr').length,
+  pci_bars: [...document.querySelectorAll('#pci td.pci-bars')].map(td => td.textContent),
   rps: document.getElementById('rps').textContent,
   samples: samples.length,
   stale: document.body.classList.contains('stale'),
@@ -174,6 +175,7 @@ def test_dashboard_shows_live_figures_without_script_errors():
                 browser, lambda f: f["uptime"] != first["uptime"] and f["requests"] != first["requests"]
                 and f["rps"] != "–")
             pci = wait_for_figures(browser, lambda f: f["pci"] >= 5)
+            assert any(bars.startswith("BAR0 I/O 0xc000 (256), BAR1 mem 0x") for bars in pci["pci_bars"]), pci
             print(f"    first {first['uptime']} up, {first['requests']} requests; "
                   f"then {later['uptime']}, {later['requests']} requests, {later['rps']} requests/s; "
                   f"{pci['pci']} PCI functions")

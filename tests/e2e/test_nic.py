@@ -1,15 +1,16 @@
 """PCI enumeration and the network card end to end: the lspci-like boot log on QEMU's `pc`
-and `q35` machines, the NIC's bring-up line, the in-kernel NIC tests on every supported
-combination (pc + RTL8139 runs in test_boot's self-test boot; q35 + RTL8139, pc + its default
-82540EM and q35 + its default 82574L here), the ARP exchange seen in a capture, link changes
-from the QEMU monitor, a boot without a NIC, and `nic=` choosing among two cards: two RTL8139s,
-and an RTL8139 beside an e1000."""
+and `q35` machines with each function's BARs (also in /api/pci), the NIC's bring-up line, the
+in-kernel NIC tests on every supported combination (pc + RTL8139 runs in test_boot's self-test
+boot; q35 + RTL8139, pc + its default 82540EM and q35 + its default 82574L here), the ARP
+exchange seen in a capture, link changes from the QEMU monitor, a boot without a NIC, and `nic=`
+choosing among two cards: two RTL8139s, and an RTL8139 beside an e1000."""
 
 import json
 import os
 import re
 import struct
 import tempfile
+import urllib.request
 
 from qemu import EXIT_PASS, Qemu, build_iso, free_port
 
@@ -19,23 +20,48 @@ NIC_LINE = (r"rtl8139: 0000:{address} I/O 0x[0-9a-f]+ IRQ 11, MAC {mac}, link up
 QEMU_MAC = "52:54:00:12:34:56"
 RTL8139_PCI = (r"pci: {address} Ethernet controller \[0200\]: Realtek [^\n]*\[10ec:8139\] "
                r"\(rev 20\), IRQ 11")
+# Its two BARs below it: the same 256 registers in I/O and in memory space (chapter 5).
+RTL8139_BARS = (r"[^\n]*pci:     BAR0: I/O ports at 0xc000 \[size=256\]\n"
+                r"[^\n]*pci:     BAR1: memory at 0x[0-9a-f]+ \(32-bit, non-prefetchable\) \[size=256\]")
 
 
 def test_pc_lspci_lines_and_nic_bring_up():
     with Qemu(build_iso(""), timeout=90) as vm:
         vm.wait_for(r"READY", timeout=60)
         log = vm.log()
+        with urllib.request.urlopen(f"http://127.0.0.1:{vm.port}/api/pci", timeout=20) as reply:
+            devices = json.loads(reply.read())["devices"]
     for pattern in (
         r"pci: 00:00\.0 Host bridge \[0600\]: Intel 440FX[^\n]*\[8086:1237\]",
         r"pci: 00:01\.0 ISA bridge \[0601\]: Intel [^\n]*\[8086:7000\]",
         r"pci: 00:01\.1 IDE interface \[0101\]: Intel [^\n]*\[8086:7010\]",
         r"pci: 00:02\.0 VGA compatible controller \[0300\]: QEMU [^\n]*\[1234:1111\]",
-        RTL8139_PCI.format(address=r"00:03\.0"),
+        RTL8139_PCI.format(address=r"00:03\.0") + r"\n" + RTL8139_BARS,
         r"pci: 6 functions found",
         NIC_LINE.format(address=r"00:03\.0", mac=QEMU_MAC),
     ):
         assert re.search(pattern, log), f"boot log lacks {pattern!r}:\n{log[-3000:]}"
     print("    " + "\n    ".join(l for l in log.splitlines() if "pci:" in l or "rtl8139:" in l))
+    nic = next(d for d in devices if (d["vendor_id"], d["device_id"]) == ("10ec", "8139"))
+    assert nic["bars"][0] == {"slot": 0, "space": "io", "address": "0xc000", "size": 256}, nic
+    assert nic["bars"][1]["space"] == "memory" and nic["bars"][1]["size"] == 256, nic
+    assert nic["bars"][1]["bits"] == 32 and nic["bars"][1]["prefetchable"] is False, nic
+    logged = re.search(r"BAR1: memory at (0x[0-9a-f]+)", log.split("[10ec:8139]")[1]).group(1)
+    assert nic["bars"][1]["address"] == logged, (nic, logged)
+
+
+def test_an_unclaimed_card_is_listed_with_its_bars():
+    """A second NIC that the kernel does not drive (QEMU's e1000, the Intel 82540EM, behind the
+    RTL8139 it chooses) is still scanned: its memory and I/O BARs are logged below it, with
+    their sizes."""
+    with Qemu(build_iso(""), extra_args=["-device", "e1000,id=spare"], timeout=90) as vm:
+        vm.wait_for(r"READY", timeout=60)
+        log = vm.log()
+    pattern = (r"pci: 00:04\.0 Ethernet controller \[0200\]: Intel 82540EM [^\n]*\[8086:100e\] \(rev 03\), IRQ 11\n"
+               r"[^\n]*pci:     BAR0: memory at 0x[0-9a-f]+ \(32-bit, non-prefetchable\) \[size=128K\]\n"
+               r"[^\n]*pci:     BAR1: I/O ports at 0x[0-9a-f]+ \[size=64\]\n")
+    assert re.search(pattern, log), f"boot log lacks the e1000 and its BARs:\n{log[-3000:]}"
+    assert "pci: 7 functions found" in log
 
 
 def test_q35_lspci_lines_and_nic_self_tests():
@@ -169,8 +195,6 @@ def test_without_nic_argument_the_first_card_and_a_bad_one_is_refused():
 def test_q35_dhcp_lease_and_http_through_the_gateway():
     """On q35 too, the kernel gets its address from QEMU's DHCP server and answers HTTP from
     the host: the replies go out through the gateway 10.0.2.2, so its MAC was resolved."""
-    import urllib.request
-
     with Qemu(build_iso(""), machine="q35", timeout=120) as vm:
         vm.wait_for(r"net: DHCP: address 10\.0\.2\.15/24, gateway 10\.0\.2\.2", timeout=60)
         vm.wait_for(r"READY", timeout=30)

@@ -23,8 +23,7 @@ pub enum BarProblem {
 /// The physical address of the registers, from the function's decoded BARs.
 pub fn register_base(bars: &[Option<Bar>]) -> Result<u64, BarProblem> {
     let (address, size) = match bars.first().copied().flatten() {
-        Some(Bar::Memory32 { address, size, .. }) => (u64::from(address), u64::from(size)),
-        Some(Bar::Memory64 { address, size, .. }) => (address, size),
+        Some(Bar::Memory { address, size, .. }) => (address, size),
         _ => return Err(BarProblem::NotMemory),
     };
     if size < REGISTER_SPACE_LEN {
@@ -45,15 +44,17 @@ mod tests {
 
     #[test]
     fn a_32_bit_or_64_bit_memory_bar0_below_4_gib() {
-        let bar32 = Bar::Memory32 {
+        let bar32 = Bar::Memory {
             address: 0xfebc_0000,
             size: 0x20000,
+            is_64_bit: false,
             prefetchable: false,
         };
         assert_eq!(register_base(&[Some(bar32), None]), Ok(0xfebc_0000));
-        let bar64 = Bar::Memory64 {
+        let bar64 = Bar::Memory {
             address: 0xfe80_0000,
             size: 0x20000,
+            is_64_bit: true,
             prefetchable: false,
         };
         assert_eq!(register_base(&[Some(bar64), None]), Ok(0xfe80_0000));
@@ -62,32 +63,38 @@ mod tests {
     #[test]
     fn refuses_io_high_and_small_bars() {
         assert_eq!(
-            register_base(&[Some(Bar::Io { port: 0xc000 })]),
+            register_base(&[Some(Bar::Io {
+                port: 0xc000,
+                size: 64
+            })]),
             Err(BarProblem::NotMemory)
         );
         assert_eq!(register_base(&[None]), Err(BarProblem::NotMemory));
         assert_eq!(register_base(&[]), Err(BarProblem::NotMemory));
-        let high = Bar::Memory64 {
+        let high = Bar::Memory {
             address: 0x8_0000_0000,
             size: 0x20000,
+            is_64_bit: true,
             prefetchable: false,
         };
         assert_eq!(
             register_base(&[Some(high)]),
             Err(BarProblem::Above4GiB(0x8_0000_0000))
         );
-        let straddling = Bar::Memory64 {
+        let straddling = Bar::Memory {
             address: 0xffff_0000,
             size: 0x20000,
+            is_64_bit: true,
             prefetchable: false,
         };
         assert!(matches!(
             register_base(&[Some(straddling)]),
             Err(BarProblem::Above4GiB(_))
         ));
-        let small = Bar::Memory32 {
+        let small = Bar::Memory {
             address: 0xfebf_1000,
             size: 256,
+            is_64_bit: false,
             prefetchable: false,
         };
         assert_eq!(

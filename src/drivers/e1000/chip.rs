@@ -377,8 +377,9 @@ impl NetworkCard for E1000 {
     }
 
     /// Copies `frame` (an Ethernet frame without CRC; the card appends it) into the next
-    /// descriptor's buffer, zero-padded to 60 bytes, and queues it. Refuses, and counts,
-    /// when every descriptor is in flight.
+    /// descriptor's buffer, zero-padded to 60 bytes, and queues it. Refuses when every
+    /// descriptor is in flight (the transmit backlog above keeps the frame, and counts what
+    /// it must drop: src/drivers/nic/tx_backlog.rs).
     fn transmit(&mut self, frame: &[u8]) -> Result<(), TxError> {
         if frame.len() > MAX_FRAME_LEN {
             self.stats.tx_dropped_too_long += 1;
@@ -389,7 +390,6 @@ impl NetworkCard for E1000 {
         }
         self.reclaim_tx();
         let Some((index, _)) = self.tx_ring.next_buffer() else {
-            self.stats.tx_dropped_full += 1;
             return Err(TxError::Busy);
         };
         let padded_len = frame.len().max(MIN_TX_FRAME_LEN);

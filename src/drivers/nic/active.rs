@@ -4,9 +4,14 @@
 //! ```text
 //!   pci::devices() ──choose (supported.rs)──> driver's start() ──> Box<dyn NetworkCard>
 //!                                                                   in CARD (spin lock)
-//!   IRQ n ──> on_interrupt: lock CARD, service_interrupt() ──> the stack's hook (wakes its thread)
-//!   network thread ──> transmit / receive / stats: lock CARD with interrupts off
+//!   IRQ n ──> on_interrupt: lock CARD, service_interrupt(), flush the transmit backlog
+//!                             ──> the stack's hook (wakes its thread)
+//!   network thread ──> transmit / receive / watchdog / stats: lock CARD with interrupts off
 //! ```
+//!
+//! Every frame sent goes through the card's transmit backlog (src/drivers/nic/tx_backlog.rs),
+//! which keeps the frames the card has no room for and hands them over from the interrupt
+//! handler once it frees a transmit buffer.
 //!
 //! Locking rule: the card sits behind one spin lock. The interrupt handler takes it with
 //! interrupts disabled (as every handler runs); every other caller takes it inside
@@ -15,6 +20,7 @@
 use super::card::{NetworkCard, StartError, TxError};
 use super::stats::NicStats;
 use super::supported::{self, Driver, NicWanted};
+use super::tx_backlog::TxBacklog;
 use crate::drivers::{e1000, rtl8139};
 use crate::interrupts;
 use crate::pci::{self, PciAddress, PciFunctionInfo};
@@ -33,7 +39,13 @@ pub struct CardInfo {
     pub mac: [u8; 6],
 }
 
-static CARD: Once<Mutex<Box<dyn NetworkCard>>> = Once::new();
+/// The card and the frames waiting for it.
+struct Active {
+    card: Box<dyn NetworkCard>,
+    backlog: TxBacklog,
+}
+
+static CARD: Once<Mutex<Active>> = Once::new();
 static INFO: Once<CardInfo> = Once::new();
 /// The network stack's hook, stored as an address (0 = none) so the handler needs no lock.
 static INTERRUPT_CALLBACK: AtomicUsize = AtomicUsize::new(0);
@@ -89,8 +101,13 @@ pub fn init(nic_arg: Option<&str>) -> bool {
         irq,
         mac: card.mac(),
     });
-    CARD.call_once(|| Mutex::new(card));
-    interrupts::register_irq(irq, on_interrupt);
+    CARD.call_once(|| {
+        Mutex::new(Active {
+            card,
+            backlog: TxBacklog::new(),
+        })
+    });
+    interrupts::register_pci_irq(irq, on_interrupt);
     with_card(|card| card.enable_interrupts());
     true
 }
@@ -98,28 +115,43 @@ pub fn init(nic_arg: Option<&str>) -> bool {
 /// Hands `function` to its driver, which brings the card up with interrupts still masked.
 fn start(driver: Driver, function: &PciFunctionInfo) -> Result<Box<dyn NetworkCard>, StartError> {
     match driver {
-        Driver::Rtl8139 => Ok(Box::new(rtl8139::Rtl8139::new(function)?)),
+        Driver::Rtl8139 => Ok(Box::new(rtl8139::Rtl8139Card::new(function)?)),
         Driver::E1000 => Ok(Box::new(e1000::E1000::new(function)?)),
     }
 }
 
-/// Runs `body` on the card with interrupts off; `None` if there is no card.
-fn with_card<R>(body: impl FnOnce(&mut dyn NetworkCard) -> R) -> Option<R> {
-    let card = CARD.get()?;
-    Some(without_interrupts(|| body(&mut **card.lock())))
+/// Runs `body` on the card and its backlog with interrupts off; `None` if there is no card.
+fn with_active<R>(body: impl FnOnce(&mut Active) -> R) -> Option<R> {
+    let active = CARD.get()?;
+    Some(without_interrupts(|| body(&mut active.lock())))
 }
 
-/// The IRQ handler: the dispatcher sends the EOI after it returns.
-fn on_interrupt() {
-    let Some(card) = CARD.get() else { return };
-    if card.lock().service_interrupt() {
-        let hook = INTERRUPT_CALLBACK.load(Ordering::Acquire);
-        if hook != 0 {
-            // SAFETY: only set_interrupt_callback stores here, always a `fn()`.
-            let hook: fn() = unsafe { core::mem::transmute::<usize, fn()>(hook) };
-            hook();
-        }
+/// Runs `body` on the card with interrupts off; `None` if there is no card.
+fn with_card<R>(body: impl FnOnce(&mut dyn NetworkCard) -> R) -> Option<R> {
+    with_active(|active| body(&mut *active.card))
+}
+
+/// The IRQ handler: the dispatcher sends the EOI after it returns. Says whether the card
+/// had something to report (the line may be shared).
+fn on_interrupt() -> bool {
+    let Some(active) = CARD.get() else {
+        return false;
+    };
+    let mut active = active.lock();
+    let Active { card, backlog } = &mut *active;
+    if !card.service_interrupt() {
+        return false;
     }
+    // A transmit buffer may have come free: frames that waited go now.
+    backlog.flush(&mut **card);
+    drop(active);
+    let hook = INTERRUPT_CALLBACK.load(Ordering::Acquire);
+    if hook != 0 {
+        // SAFETY: only set_interrupt_callback stores here, always a `fn()`.
+        let hook: fn() = unsafe { core::mem::transmute::<usize, fn()>(hook) };
+        hook();
+    }
+    true
 }
 
 /// Sets the function called, in interrupt context, after the driver handled an interrupt
@@ -144,19 +176,37 @@ pub fn mac_address() -> Option<[u8; 6]> {
     info().map(|info| info.mac)
 }
 
-/// A snapshot of the driver's counters (all zero without a card).
+/// A snapshot of the driver's counters and the backlog's (all zero without a card).
 pub fn stats() -> NicStats {
-    with_card(|card| card.stats()).unwrap_or_default()
+    with_active(|active| {
+        let mut stats = active.card.stats();
+        active.backlog.add_counts(&mut stats);
+        stats
+    })
+    .unwrap_or_default()
 }
 
-/// Queues an Ethernet frame (without CRC) for sending.
+/// Queues an Ethernet frame (without CRC) for sending: to the card, or to the backlog while
+/// the card is full. `Err(Busy)` means both were full and the frame was dropped (counted).
 pub fn transmit(frame: &[u8]) -> Result<(), TxError> {
-    with_card(|card| card.transmit(frame)).unwrap_or(Err(TxError::NoCard))
+    with_active(|Active { card, backlog }| backlog.transmit(&mut **card, frame))
+        .unwrap_or(Err(TxError::NoCard))
 }
 
-/// Whether the card would take a frame now.
+/// Whether a frame sent now would go straight to the card (nothing waits in the backlog).
 pub fn can_transmit() -> bool {
-    with_card(|card| card.can_transmit()).unwrap_or(false)
+    with_active(|Active { card, backlog }| backlog.can_transmit(&mut **card)).unwrap_or(false)
+}
+
+/// The card's watchdog (`NetworkCard::watchdog`), then the backlog: a reset may have freed
+/// every transmit buffer. Returns how soon the card wants to be checked again.
+pub fn watchdog() -> Option<u64> {
+    with_active(|Active { card, backlog }| {
+        let due = card.watchdog();
+        backlog.flush(&mut **card);
+        due
+    })
+    .flatten()
 }
 
 /// How many frames the card can have on their way at once (0 without a card).

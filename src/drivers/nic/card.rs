@@ -25,10 +25,14 @@ pub trait NetworkCard: Send {
 
     /// The interrupt handler's work: acknowledge the card, take back the transmit buffers it
     /// has finished with, move received frames into the driver's queue. Returns whether the
-    /// card had anything to report: the line may be shared with another device.
+    /// card had anything to report: the line may be shared with another device, and the
+    /// dispatcher calls every handler on it (src/interrupts/chain.rs). A bounded amount of
+    /// work: a card that keeps reporting is served again at the next interrupt.
     fn service_interrupt(&mut self) -> bool;
 
     /// Queues an Ethernet frame (without its CRC, which the card appends) for sending.
+    /// `Busy` is not counted by the driver: the transmit backlog above it
+    /// (src/drivers/nic/tx_backlog.rs) keeps the frame and counts what it must drop.
     fn transmit(&mut self, frame: &[u8]) -> Result<(), TxError>;
 
     /// Whether [`transmit`](Self::transmit) would take a frame now.
@@ -39,7 +43,10 @@ pub trait NetworkCard: Send {
     fn transmit_queue_len(&self) -> usize;
 
     /// Copies the oldest received frame into `out` (room for 1514 bytes is enough) and
-    /// returns its length; `None` when no frame is waiting.
+    /// returns its length; `None` when no frame is waiting. A driver that stops taking frames
+    /// from its card while its queue is full (masking receive interrupts, as NAPI does in
+    /// Linux) starts again here, once the stack has made room: `None` must mean that the
+    /// card holds nothing more either, or the stack would stop asking.
     fn receive(&mut self, out: &mut [u8]) -> Option<usize>;
 
     /// Forgets every received frame not yet taken (for tests that want a clean start).
@@ -47,6 +54,15 @@ pub trait NetworkCard: Send {
 
     /// A snapshot of the driver's counters.
     fn stats(&self) -> NicStats;
+
+    /// Looks for work the card should have finished by now (a transmit buffer held too long,
+    /// a receive that never completed) and recovers from it, typically by resetting the
+    /// chip. The network thread calls it on every pass, at least once a second; the answer is
+    /// how many milliseconds may pass before the next call (`None`: no deadline pending).
+    /// A card that cannot get stuck keeps the default, which does nothing.
+    fn watchdog(&mut self) -> Option<u64> {
+        None
+    }
 
     /// The driver itself, so that a self-test of one driver's own behaviour can reach it
     /// (src/drivers/nic/active.rs: `with_driver`). Nothing else looks behind the trait.
@@ -63,7 +79,7 @@ pub enum TxError {
     TooLong,
     /// Shorter than an Ethernet header.
     TooShort,
-    /// No card was started.
+    /// No card was started, or it stopped answering (removed, or dead).
     NoCard,
 }
 

@@ -71,8 +71,10 @@ pub struct TxToken {
 
 impl phy::TxToken for TxToken {
     /// smoltcp writes the frame into a buffer of ours, then the driver copies it to the card.
-    /// The card's lock is not held while smoltcp writes. If the card's room was taken
-    /// meanwhile, the frame is dropped and counted (`tx_dropped_full`); TCP resends it.
+    /// The card's lock is not held while smoltcp writes. If the card has no room (a reply
+    /// made while receiving gets its token whether or not it has), the frame waits in the
+    /// transmit backlog (src/drivers/nic/tx_backlog.rs); only if that is full too is it
+    /// dropped and counted (`tx_dropped_full`).
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         let mut frame = vec![0; len];
         let result = f(&mut frame);

@@ -6,6 +6,8 @@
 //! | [`card`] | the [`NetworkCard`] trait that every driver implements |
 //! | [`supported`] | the cards the kernel has drivers for, and which one to use (pure, host-tested) |
 //! | [`stats`] | the counters every driver keeps |
+//! | [`frame_queue`] | a bounded queue of frames in preallocated buffers, for drivers and the backlog |
+//! | [`tx_backlog`] | frames kept while the card's transmit buffers are all busy (pure, host-tested) |
 //! | `active` | the one card in use: chosen and started at boot, its interrupt, the calls on it |
 //! | `device` | that card as smoltcp's `phy::Device` |
 //!
@@ -13,8 +15,10 @@
 //! dashboard asks it for the model and the counters.
 
 pub mod card;
+pub mod frame_queue;
 pub mod stats;
 pub mod supported;
+pub mod tx_backlog;
 
 #[cfg(target_os = "none")]
 mod active;

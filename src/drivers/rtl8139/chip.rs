@@ -1,100 +1,128 @@
-//! The RTL8139 itself: bring-up, the interrupt handler's work, and transmission. Every port
-//! access of the driver is in this file; the ring, the queue and the slots it uses are
-//! pure logic in their own files.
+//! The RTL8139 driver's logic: bring-up, the interrupt handler's work, reception with a
+//! bounded intake, transmission, and the recovery of each. Every access to the hardware goes
+//! through [`ChipIo`], so this file runs unchanged on the chip (src/drivers/rtl8139/pci_chip.rs)
+//! and against the host tests' model of it (src/drivers/rtl8139/chip_model.rs).
+//!
+//! ```text
+//!   interrupt ──> service_interrupt: loop (bounded) { read ISR; ISR & IMR == 0? done
+//!                   transmit/link bits: acknowledge, then reclaim slots / read BMSR
+//!                   receive bits: drain the ring into the queue, acknowledge after CAPR moved
+//!                                 queue full? mask the receive interrupts (pause) }
+//!   stack ──> receive: paused and the queue half empty? drain again; the ring empty? unmask
+//!   stack ──> transmit: reclaim, claim the next slot, fill it, write TSD (hands it over)
+//!   network thread ──> watchdog: a slot held too long? reset the chip; a stuck header? reset
+//!                                the receiver
+//! ```
 
+use super::chip_io::ChipIo;
 use super::registers::*;
-use super::rx_queue::RxQueue;
-use super::rx_ring::{ETHERNET_HEADER_LEN, MIN_PACKET_LEN, RX_HEADER_LEN, RxRing};
-use super::tx_slots::{TX_SLOT_COUNT, TxOutcome, TxSlots};
-use crate::drivers::nic::{MacAddress, NetworkCard, NicStats, StartError, TxError};
-use crate::memory::dma::DmaRegion;
-use crate::pci::{self, PciFunctionInfo};
+use super::rx_ring::{
+    ETHERNET_HEADER_LEN, MAX_FRAME_LEN, RX_STALL_TIMEOUT_MS, RxError, RxRing, StallClock,
+};
+use super::tx_slots::{EarlyTxThreshold, TX_ABORT_RETRIES, TX_SLOT_COUNT, TxEvent, TxSlots};
+use crate::drivers::nic::frame_queue::{FRAME_BYTES, FrameQueue};
+use crate::drivers::nic::{NetworkCard, NicStats, StartError, TxError};
 use core::any::Any;
-use x86_64::instructions::port::{Port, PortRead, PortWrite};
 
 /// RBLEN = 2: a 32 KiB ring, room for about twenty full-size frames.
-const RX_RING_SIZE_CODE: u32 = 2;
+pub const RX_RING_SIZE_CODE: u32 = 2;
 /// The ring's length in bytes.
-const RX_RING_LEN: usize = 8192 << RX_RING_SIZE_CODE;
+pub const RX_RING_LEN: usize = 8192 << RX_RING_SIZE_CODE;
 /// The datasheet asks for 16 bytes beyond the ring (RCR, RBLEN: "8K + 16 byte").
-const RX_BUFFER_LEN: usize = RX_RING_LEN + 16;
+pub const RX_BUFFER_LEN: usize = RX_RING_LEN + 16;
 /// Frames buffered between the interrupt handler and the network stack.
-const RX_QUEUE_FRAMES: usize = 64;
+pub const RX_QUEUE_FRAMES: usize = 64;
 /// The largest frame a transmit descriptor takes (TSD SIZE, datasheet: up to 1792 bytes).
-const MAX_TX_FRAME_LEN: usize = 1792;
+pub const MAX_TX_FRAME_LEN: usize = 1792;
 /// Ethernet's minimum frame without CRC. The chip does not pad short frames itself.
 const MIN_TX_FRAME_LEN: usize = 60;
-/// DMA buffers must start on a 32-bit boundary; 16 keeps them cache-line friendly too.
-const DMA_ALIGN: usize = 16;
 /// Reads of CR before giving up on a reset (QEMU finishes at once, real chips in µs).
 const RESET_POLLS: u32 = 1_000_000;
-/// The most packets one drain takes: a full ring of minimum-size packets. Bounds the time
-/// spent in the interrupt handler even if the chip keeps writing.
-const MAX_PACKETS_PER_DRAIN: usize = RX_RING_LEN / (RX_HEADER_LEN + MIN_PACKET_LEN);
+/// Rounds of the interrupt handler's loop. Each round reads ISR and serves what it says; a
+/// chip that keeps raising events past this many rounds is served again at the next
+/// interrupt (the line stays raised), so one handler call cannot run for ever.
+pub const MAX_SERVICE_ROUNDS: usize = 8;
+/// The transmit configuration: the standard inter-frame gap, 1024-byte DMA bursts.
+const TX_CONFIG: u32 = TCR_IFG_STANDARD | TCR_MAX_DMA_1024;
 
-/// The chip's registers, its DMA memory and the driver's bookkeeping.
-pub struct Rtl8139 {
-    io_base: u16,
+const _: () = assert!(
+    MAX_FRAME_LEN <= FRAME_BYTES,
+    "a received frame fits a queue buffer"
+);
+
+/// Why a drain of the ring stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Drained {
+    /// The chip says the ring is empty (CR.BUFE).
+    Empty,
+    /// The queue to the stack is full: the rest stays in the ring.
+    QueueFull,
+    /// The next header is not complete yet; its stall clock runs.
+    Waiting,
+    /// A bad or stalled header: the receiver was reset, the ring is empty.
+    Reset,
+}
+
+/// The driver: the chip behind its [`ChipIo`], and the bookkeeping of ring, queue and slots.
+pub struct Rtl8139<C: ChipIo> {
+    chip: C,
     mac: [u8; 6],
-    rx_buffer: DmaRegion,
     rx_ring: RxRing,
-    rx_queue: RxQueue,
-    tx_buffers: [DmaRegion; TX_SLOT_COUNT],
+    rx_stall: StallClock,
+    rx_queue: FrameQueue,
+    /// Receive interrupts are masked because `rx_queue` was full: the stack's next
+    /// `receive` calls take frames from the ring directly until it is empty.
+    rx_paused: bool,
+    /// `enable_interrupts` has run: IMR may unmask events.
+    interrupts_on: bool,
     tx_slots: TxSlots,
+    tx_threshold: EarlyTxThreshold,
+    /// ISR read all ones: the chip is gone, and the driver no longer touches it.
+    gone: bool,
     stats: NicStats,
 }
 
-impl Rtl8139 {
-    /// Powers on and resets the chip behind `function`, reads its MAC address and starts
-    /// the receiver and transmitter with interrupts still masked (see
-    /// `NetworkCard::enable_interrupts`). Logs what it set up.
-    pub fn new(function: &PciFunctionInfo) -> Result<Rtl8139, StartError> {
-        let io_base = function.io_base().ok_or(StartError::NoRegisterBar)?;
-        let irq = function.irq().ok_or(StartError::NoInterruptLine)?;
-        pci::enable_bus_master(function.address);
+impl<C: ChipIo> Rtl8139<C> {
+    /// Powers on and resets the chip, reads its MAC address and starts the receiver and
+    /// transmitter with interrupts still masked (see `NetworkCard::enable_interrupts`).
+    pub fn start(chip: C) -> Result<Rtl8139<C>, StartError> {
         let mut nic = Rtl8139 {
-            io_base,
+            chip,
             mac: [0; 6],
-            rx_buffer: DmaRegion::allocate(RX_BUFFER_LEN, DMA_ALIGN)?,
             rx_ring: RxRing::new(RX_RING_LEN),
-            rx_queue: RxQueue::new(RX_QUEUE_FRAMES),
-            tx_buffers: [
-                DmaRegion::allocate(MAX_TX_FRAME_LEN, DMA_ALIGN)?,
-                DmaRegion::allocate(MAX_TX_FRAME_LEN, DMA_ALIGN)?,
-                DmaRegion::allocate(MAX_TX_FRAME_LEN, DMA_ALIGN)?,
-                DmaRegion::allocate(MAX_TX_FRAME_LEN, DMA_ALIGN)?,
-            ],
+            rx_stall: StallClock::default(),
+            rx_queue: FrameQueue::new(RX_QUEUE_FRAMES),
+            rx_paused: false,
+            interrupts_on: false,
             tx_slots: TxSlots::new(),
+            tx_threshold: EarlyTxThreshold::new(),
+            gone: false,
             stats: NicStats::default(),
         };
         // CONFIG1 = 0 clears LWAKE/LWPTN and takes the chip out of its low-power state. The
         // CONFIG registers accept writes only while 9346CR is in config-write mode.
-        nic.write8(CR9346, CR9346_CONFIG_WRITE);
-        nic.write8(CONFIG1, 0);
-        nic.write8(CR9346, CR9346_NORMAL);
+        nic.chip.write8(CR9346, CR9346_CONFIG_WRITE);
+        nic.chip.write8(CONFIG1, 0);
+        nic.chip.write8(CR9346, CR9346_NORMAL);
         nic.reset()?;
-        for (i, byte) in nic.mac.iter_mut().enumerate() {
-            *byte = read_port::<u8>(io_base + IDR0 + i as u16);
+        for i in 0..6 {
+            nic.mac[i] = nic.chip.read8(IDR0 + i as u16);
         }
-        nic.start();
-        let link = if nic.stats.link_up { "up" } else { "down" };
-        log::info!(
-            "rtl8139: {} I/O {io_base:#x} IRQ {irq}, MAC {}, link {link}, \
-             {} KiB receive ring at {:#x}",
-            function.address,
-            MacAddress(nic.mac),
-            RX_RING_LEN / 1024,
-            nic.rx_buffer.physical_address()
-        );
+        nic.program();
         Ok(nic)
+    }
+
+    /// Whether the PHY reported the link up when last asked.
+    pub fn link_up(&self) -> bool {
+        self.stats.link_up
     }
 
     /// Software reset (CR.RST): the chip clears the bit when its registers are back to
     /// their defaults.
     fn reset(&mut self) -> Result<(), StartError> {
-        self.write8(CR, CR_RESET);
+        self.chip.write8(CR, CR_RESET);
         for _ in 0..RESET_POLLS {
-            if self.read8(CR) & CR_RESET == 0 {
+            if self.chip.read8(CR) & CR_RESET == 0 {
                 return Ok(());
             }
             core::hint::spin_loop();
@@ -102,171 +130,103 @@ impl Rtl8139 {
         Err(StartError::ResetTimeout)
     }
 
-    /// Programs the ring and the transmit buffers, then enables receiver and transmitter.
-    fn start(&mut self) {
-        self.write32(RBSTART, self.rx_buffer.physical_address());
+    /// Programs the ring and the transmit buffers, enables receiver and transmitter, and
+    /// unmasks the interrupts the driver wants now. Run after every reset, which forgets all
+    /// of it: the ring starts over at offset 0, every slot is free.
+    fn program(&mut self) {
+        let ring = self.chip.rx_ring_address();
+        self.chip.write32(RBSTART, ring);
         for slot in 0..TX_SLOT_COUNT {
-            let address = self.tx_buffers[slot].physical_address();
-            self.write32(TSAD0 + 4 * slot as u16, address);
+            let address = self.chip.tx_buffer_address(slot);
+            self.chip.write32(tsd_address_register(slot), address);
         }
         // TE and RE first: the chip (and QEMU) ignores TCR while the transmitter is off.
-        self.write8(CR, CR_TRANSMITTER_ENABLE | CR_RECEIVER_ENABLE);
-        self.write32(TCR, TCR_IFG_STANDARD | TCR_MAX_DMA_1024);
-        self.write32(RCR, receive_config(RX_RING_SIZE_CODE));
-        self.write32(MPC, 0);
+        self.chip
+            .write8(CR, CR_TRANSMITTER_ENABLE | CR_RECEIVER_ENABLE);
+        self.chip.write32(TCR, TX_CONFIG);
+        self.chip.write32(RCR, receive_config(RX_RING_SIZE_CODE));
+        self.chip.write32(MPC, 0);
         self.rx_ring.reset();
-        self.write16(CAPR, self.rx_ring.capr());
+        self.rx_stall.clear();
+        self.rx_paused = false;
+        self.chip.write16(CAPR, self.rx_ring.capr());
         self.tx_slots = TxSlots::new();
         self.update_link();
+        let mask = self.interrupt_mask();
+        self.chip.write16(IMR, mask);
     }
 
-    /// Moves every complete packet from the ring to the queue, until the chip says the ring
-    /// is empty (CR.BUFE). One packet per interrupt would fall behind under load.
-    fn drain_ring(&mut self) {
-        for _ in 0..MAX_PACKETS_PER_DRAIN {
-            if self.read8(CR) & CR_BUFFER_EMPTY != 0 {
-                return;
-            }
-            let write_offset = usize::from(self.read16(CBR));
-            // SAFETY: rx_buffer is ours and stays allocated. The chip writes only the part
-            // of the ring between its write offset and CAPR + 16; next_packet reads only
-            // packets before the write offset, which the chip has finished and leaves alone
-            // until CAPR moves past them. The port read of CBR above orders these reads
-            // after the chip's writes (port I/O is serialising and a compiler barrier).
-            let memory =
-                unsafe { core::slice::from_raw_parts(self.rx_buffer.as_ptr(), RX_RING_LEN) };
-            match self.rx_ring.next_packet(memory, write_offset) {
-                Ok(frame) => {
-                    self.stats.rx_packets += 1;
-                    self.stats.rx_bytes += frame.len() as u64;
-                    if self.rx_queue.push(&frame).is_err() {
-                        self.stats.rx_dropped += 1;
-                    }
-                    self.write16(CAPR, self.rx_ring.capr());
-                }
-                Err(error) if error.needs_receiver_reset() => {
-                    log::warn!(
-                        "rtl8139: {error:?} at ring offset {:#x} (chip at {write_offset:#x}), \
-                         resetting the receiver",
-                        self.rx_ring.read_offset()
-                    );
-                    self.stats.rx_bad_headers += 1;
-                    self.reset_receiver();
-                    return;
-                }
-                Err(_) => return,
-            }
+    /// The recovery of last resort, for a transmitter that stopped: reset the whole chip and
+    /// program it again. The frames in the slots are lost (TCP sends them again); those in
+    /// the receive queue stay. A chip that does not come back from the reset is given up.
+    fn restart(&mut self) {
+        self.stats.tx_errors += self.tx_slots.busy() as u64;
+        if self.reset().is_err() {
+            log::error!("rtl8139: the chip did not come back from its reset; giving up on it");
+            self.gone = true;
+            self.stats.link_up = false;
+            return;
+        }
+        self.program();
+    }
+
+    /// The events IMR lets through: none before `enable_interrupts`, all but the receive
+    /// events while receiving is paused.
+    fn interrupt_mask(&self) -> u16 {
+        match (self.interrupts_on, self.rx_paused) {
+            (false, _) => 0,
+            (true, false) => INT_HANDLED,
+            (true, true) => INT_HANDLED & !INT_RX_EVENTS,
         }
     }
 
-    /// After a bad header the packet boundaries are lost. Turning the receiver off and on
-    /// and rewriting RCR puts the chip's ring offsets back to 0; ours follows. Frames
-    /// already queued stay valid.
-    fn reset_receiver(&mut self) {
-        self.stats.receiver_resets += 1;
-        self.write8(CR, CR_TRANSMITTER_ENABLE);
-        self.write8(CR, CR_TRANSMITTER_ENABLE | CR_RECEIVER_ENABLE);
-        self.write32(RCR, receive_config(RX_RING_SIZE_CODE));
-        self.rx_ring.reset();
-        self.write16(CAPR, self.rx_ring.capr());
-    }
-
-    /// Frees the slots the chip has finished with, oldest first, and counts them.
-    fn reclaim_tx(&mut self) {
-        while let Some(slot) = self.tx_slots.oldest_busy() {
-            let tsd = self.read32(TSD0 + 4 * slot as u16);
-            match TxOutcome::from_tsd(tsd) {
-                TxOutcome::InFlight => return,
-                TxOutcome::Sent => {
-                    let len = self.tx_slots.retire_oldest().unwrap_or(0);
-                    self.stats.tx_packets += 1;
-                    self.stats.tx_bytes += len as u64;
-                }
-                TxOutcome::Failed => {
-                    self.tx_slots.retire_oldest();
-                    self.stats.tx_errors += 1;
-                }
-            }
-        }
-    }
-
-    fn update_link(&mut self) {
-        self.stats.link_up = self.read16(BMSR) & BMSR_LINK_UP != 0;
-    }
-
-    /// For the self-tests: overwrites the status of the next unread packet with 0, as a
-    /// confused chip or a stray DMA write might, so that the driver's next drain sees a bad
-    /// header. Returns false if the ring holds no unread packet.
-    pub fn damage_next_header(&mut self) -> bool {
-        if self.read8(CR) & CR_BUFFER_EMPTY != 0 {
-            return false;
-        }
-        let header = self
-            .rx_buffer
-            .as_ptr()
-            .wrapping_add(self.rx_ring.read_offset());
-        // SAFETY: read_offset < RX_RING_LEN, so the two bytes lie inside rx_buffer; the
-        // packet there is complete (the ring is not empty), so the chip does not write it.
-        unsafe { core::ptr::write_volatile(header.cast::<u16>(), 0) };
-        true
-    }
-
-    fn read8(&self, register: u16) -> u8 {
-        read_port(self.io_base + register)
-    }
-
-    fn read16(&self, register: u16) -> u16 {
-        read_port(self.io_base + register)
-    }
-
-    fn read32(&self, register: u16) -> u32 {
-        read_port(self.io_base + register)
-    }
-
-    fn write8(&mut self, register: u16, value: u8) {
-        write_port(self.io_base + register, value);
-    }
-
-    fn write16(&mut self, register: u16, value: u16) {
-        write_port(self.io_base + register, value);
-    }
-
-    fn write32(&mut self, register: u16, value: u32) {
-        write_port(self.io_base + register, value);
-    }
-}
-
-/// The RTL8139 behind the interface the network stack uses (src/drivers/nic/card.rs).
-impl NetworkCard for Rtl8139 {
-    fn mac(&self) -> [u8; 6] {
-        self.mac
-    }
-
-    fn enable_interrupts(&mut self) {
-        self.write16(IMR, INT_HANDLED);
-    }
-
-    fn service_interrupt(&mut self) -> bool {
-        let status = self.read16(ISR);
-        if status == 0 {
-            return false;
-        }
-        // Acknowledge first (ISR is write-1-to-clear): an event that arrives while we work
-        // sets its bit again and raises the line again, so none is lost. The PCI line is
-        // level-triggered: left set, it would interrupt again right after the EOI.
-        self.write16(ISR, status);
-        self.stats.interrupts += 1;
-        if status & (INT_TX_OK | INT_TX_ERROR) != 0 {
+    /// One round of the interrupt handler, for the events in `pending` (ISR & IMR).
+    fn serve(&mut self, pending: u16) {
+        // Transmit and link events: acknowledge first, then handle. A completion that comes
+        // after the acknowledgement sets its bit again, and the next round sees it.
+        self.acknowledge(pending & !INT_RX_EVENTS);
+        if pending & (INT_TX_OK | INT_TX_ERROR) != 0 {
             self.reclaim_tx();
         }
-        if status & INT_LINK_CHANGE != 0 {
-            let was_up = self.stats.link_up;
-            self.update_link();
-            if self.stats.link_up != was_up {
-                let state = if self.stats.link_up { "up" } else { "down" };
-                log::info!("rtl8139: link {state}");
-            }
+        if pending & INT_LINK_CHANGE != 0 {
+            self.link_changed();
         }
+        if !self.gone && pending & INT_RX_EVENTS != 0 {
+            self.take_received(pending & INT_RX_EVENTS);
+        }
+    }
+
+    /// Writes `bits` to ISR, which clears them (write-1-to-clear).
+    fn acknowledge(&mut self, bits: u16) {
+        if bits != 0 {
+            self.chip.write16(ISR, bits);
+        }
+    }
+
+    /// The receive path, from the interrupt handler or from `receive` while paused. Counts
+    /// the error events in `status` (ISR's receive bits, just read), moves frames from the
+    /// ring to the queue, acknowledges `status` once CAPR has moved, then pauses or resumes
+    /// the receive interrupts according to the queue.
+    fn take_received(&mut self, status: u16) {
+        self.count_receive_events(status);
+        let mut drained = self.drain_ring();
+        // Acknowledged only now: the datasheet's order (and Linux 8139too's, in rtl8139_rx)
+        // is CAPR first, then ROK. Cleared before the drain, ROK would come straight back
+        // for the packets still in the ring.
+        self.acknowledge(status);
+        if drained == Drained::Empty && !self.ring_is_empty() {
+            // A packet that arrived between the last BUFE check and the acknowledgement had
+            // its ROK cleared by it: no interrupt would announce it. Take it now.
+            drained = self.drain_ring();
+        }
+        match drained {
+            Drained::QueueFull => self.pause_receiving(),
+            _ if self.rx_paused => self.resume_receiving(),
+            _ => {}
+        }
+    }
+
+    fn count_receive_events(&mut self, status: u16) {
         if status & INT_RX_ERROR != 0 {
             self.stats.rx_errors += 1;
         }
@@ -274,27 +234,259 @@ impl NetworkCard for Rtl8139 {
             self.stats.rx_fifo_overflows += 1;
         }
         if status & INT_RX_BUFFER_OVERFLOW != 0 {
-            // Nothing to repair: the chip dropped what did not fit. Emptying the ring (below)
-            // makes room, and CAPR tells the chip so.
+            // Nothing to repair: the chip dropped what did not fit. Emptying the ring makes
+            // room, and CAPR tells the chip so.
             self.stats.rx_ring_overflows += 1;
-            self.stats.rx_missed += u64::from(self.read32(MPC) & MPC_COUNT_MASK);
-            self.write32(MPC, 0);
+            self.stats.rx_missed += u64::from(self.chip.read32(MPC) & MPC_COUNT_MASK);
+            self.chip.write32(MPC, 0);
         }
-        if status & INT_RX_EVENTS != 0 {
-            self.drain_ring();
+    }
+
+    /// Moves complete packets from the ring to the queue until the chip says the ring is
+    /// empty (CR.BUFE), the queue is full, or a header needs waiting or a reset. Ends within
+    /// `RX_QUEUE_FRAMES` + 1 rounds: every round queues a frame or returns.
+    fn drain_ring(&mut self) -> Drained {
+        loop {
+            if self.ring_is_empty() {
+                self.rx_stall.clear();
+                return Drained::Empty;
+            }
+            if self.rx_queue.is_full() {
+                return Drained::QueueFull;
+            }
+            // Reading CBR is the acquire: what the chip wrote before it moved CBR is in RAM,
+            // and the reads below come after this port read (src/drivers/rtl8139/mod.rs).
+            let write_offset = usize::from(self.chip.read16(CBR));
+            match self.rx_ring.next_packet(self.chip.rx_ring(), write_offset) {
+                Ok(packet) => {
+                    self.rx_stall.clear();
+                    self.stats.rx_packets += 1;
+                    self.stats.rx_bytes += packet.len() as u64;
+                    let ring = self.chip.rx_ring();
+                    // Cannot fail: the queue had room (checked above).
+                    let _ = self
+                        .rx_queue
+                        .push(packet.len(), |buffer| packet.copy_to(ring, buffer));
+                    // CAPR only after the copy: from this write on, the chip may overwrite the
+                    // packet's bytes.
+                    self.chip.write16(CAPR, self.rx_ring.capr());
+                }
+                Err(RxError::Empty) => return Drained::Empty,
+                Err(RxError::Incomplete) => {
+                    if !self.rx_stall.expired(self.chip.now_ms()) {
+                        return Drained::Waiting;
+                    }
+                    log::warn!(
+                        "rtl8139: the packet at ring offset {:#x} is still incomplete after \
+                         {RX_STALL_TIMEOUT_MS} ms (chip at {write_offset:#x}), resetting the receiver",
+                        self.rx_ring.read_offset()
+                    );
+                    self.stats.rx_stalls += 1;
+                    self.reset_receiver();
+                    return Drained::Reset;
+                }
+                Err(error) => {
+                    log::warn!(
+                        "rtl8139: {error:?} at ring offset {:#x} (chip at {write_offset:#x}), \
+                         resetting the receiver",
+                        self.rx_ring.read_offset()
+                    );
+                    self.stats.rx_bad_headers += 1;
+                    self.reset_receiver();
+                    return Drained::Reset;
+                }
+            }
         }
+    }
+
+    pub(super) fn ring_is_empty(&mut self) -> bool {
+        self.chip.read8(CR) & CR_BUFFER_EMPTY != 0
+    }
+
+    /// After a bad or stalled header the packet boundaries are lost. Turning the receiver off
+    /// and on and rewriting RCR puts the chip's ring offsets back to 0; ours follows. Frames
+    /// already queued stay valid.
+    fn reset_receiver(&mut self) {
+        self.stats.receiver_resets += 1;
+        self.chip.write8(CR, CR_TRANSMITTER_ENABLE);
+        self.chip
+            .write8(CR, CR_TRANSMITTER_ENABLE | CR_RECEIVER_ENABLE);
+        self.chip.write32(RCR, receive_config(RX_RING_SIZE_CODE));
+        self.rx_ring.reset();
+        self.rx_stall.clear();
+        self.chip.write16(CAPR, self.rx_ring.capr());
+    }
+
+    /// The queue is full: stop the receive interrupts. The chip keeps what it can in its ring
+    /// and then drops (QEMU, with RXOVW masked, holds frames back), which costs the CPU
+    /// nothing; the stack catches up and `receive` starts again. This is Linux's NAPI in
+    /// miniature: under a flood the CPU does only the work the stack can use.
+    fn pause_receiving(&mut self) {
+        if !self.rx_paused {
+            self.rx_paused = true;
+            self.stats.rx_pauses += 1;
+            let mask = self.interrupt_mask();
+            self.chip.write16(IMR, mask);
+        }
+    }
+
+    fn resume_receiving(&mut self) {
+        self.rx_paused = false;
+        let mask = self.interrupt_mask();
+        self.chip.write16(IMR, mask);
+    }
+
+    /// Frees the slots the chip has finished with, oldest first, counts them, and recovers
+    /// from what went wrong: an abort is retried, an underrun raises the early-transmit
+    /// threshold, an abort past its retries resets the chip.
+    fn reclaim_tx(&mut self) {
+        while let Some(slot) = self.tx_slots.oldest_busy() {
+            let tsd = self.chip.read32(tsd_register(slot));
+            match self.tx_slots.complete_oldest(tsd) {
+                None | Some(TxEvent::InFlight) => return,
+                Some(TxEvent::Sent { len }) => {
+                    self.stats.tx_packets += 1;
+                    self.stats.tx_bytes += len as u64;
+                }
+                Some(TxEvent::RetryAborted) => {
+                    // CLRABT: the chip sends the aborted descriptor again; it stays the chip's.
+                    self.stats.tx_aborts_retried += 1;
+                    self.chip.write32(TCR, TX_CONFIG | TCR_CLEAR_ABORT);
+                    return;
+                }
+                Some(TxEvent::GaveUp { .. }) => {
+                    self.stats.tx_errors += 1;
+                    log::warn!(
+                        "rtl8139: slot {slot} aborted {} times in a row, resetting the chip",
+                        TX_ABORT_RETRIES + 1
+                    );
+                    self.restart();
+                    return;
+                }
+                Some(TxEvent::Underrun { .. }) => {
+                    self.stats.tx_errors += 1;
+                    self.stats.tx_underruns += 1;
+                    if self.tx_threshold.raise() {
+                        log::info!(
+                            "rtl8139: transmit underrun, early-transmit threshold raised to {} bytes",
+                            self.tx_threshold.bytes()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn link_changed(&mut self) {
+        let was_up = self.stats.link_up;
+        self.update_link();
+        if self.stats.link_up != was_up {
+            let state = if self.stats.link_up { "up" } else { "down" };
+            log::info!("rtl8139: link {state}");
+        }
+    }
+
+    fn update_link(&mut self) {
+        self.stats.link_up = self.chip.read16(BMSR) & BMSR_LINK_UP != 0;
+    }
+
+    /// ISR read all ones: the chip no longer answers. Said once; from now on the driver
+    /// leaves it alone (every call returns at once), and the frames it queued can still be
+    /// read.
+    fn vanished(&mut self) {
+        if !self.gone {
+            self.gone = true;
+            self.stats.link_up = false;
+            log::error!(
+                "rtl8139: the chip reads all ones (removed, or dead): no longer touching it"
+            );
+        }
+    }
+
+    /// The chip behind the driver, for the self-tests and the host tests.
+    #[cfg(any(test, target_os = "none"))]
+    pub(super) fn chip_mut(&mut self) -> &mut C {
+        &mut self.chip
+    }
+
+    /// Where the next packet's header starts in the ring.
+    #[cfg(target_os = "none")]
+    pub(super) fn rx_read_offset(&self) -> usize {
+        self.rx_ring.read_offset()
+    }
+}
+
+/// TSD0-3: the status register of transmit slot `slot`.
+fn tsd_register(slot: usize) -> u16 {
+    TSD0 + 4 * slot as u16
+}
+
+/// TSAD0-3: the buffer address register of transmit slot `slot`.
+fn tsd_address_register(slot: usize) -> u16 {
+    TSAD0 + 4 * slot as u16
+}
+
+/// The RTL8139 behind the interface the network stack uses (src/drivers/nic/card.rs).
+impl<C: ChipIo + Send + 'static> NetworkCard for Rtl8139<C> {
+    fn mac(&self) -> [u8; 6] {
+        self.mac
+    }
+
+    fn enable_interrupts(&mut self) {
+        if self.gone {
+            return;
+        }
+        self.interrupts_on = true;
+        let mask = self.interrupt_mask();
+        self.chip.write16(IMR, mask);
+    }
+
+    /// Loops until `ISR & IMR == 0`, at most [`MAX_SERVICE_ROUNDS`] times. The PCI line is
+    /// level-triggered: a bit left set and unmasked would interrupt again right after the
+    /// end-of-interrupt.
+    fn service_interrupt(&mut self) -> bool {
+        if self.gone {
+            return false;
+        }
+        let mut handled = false;
+        for _ in 0..MAX_SERVICE_ROUNDS {
+            let status = self.chip.read16(ISR);
+            if status == ISR_DEVICE_GONE {
+                self.vanished();
+                return handled;
+            }
+            let pending = status & self.interrupt_mask();
+            if pending == 0 {
+                if handled {
+                    self.stats.interrupts += 1;
+                }
+                return handled;
+            }
+            handled = true;
+            self.serve(pending);
+            if self.gone {
+                return true;
+            }
+        }
+        self.stats.interrupts += 1;
+        self.stats.interrupt_round_limits += 1;
         true
     }
 
     fn can_transmit(&mut self) -> bool {
+        if self.gone {
+            return false;
+        }
         self.reclaim_tx();
-        !self.tx_slots.is_full()
+        !self.gone && !self.tx_slots.is_full()
     }
 
     /// Copies `frame` (an Ethernet frame without CRC; the chip appends it) into the next
-    /// slot and starts its transmission. Refuses, and counts, instead of overwriting a busy
-    /// slot.
+    /// slot and starts its transmission. Refuses instead of overwriting a busy slot.
     fn transmit(&mut self, frame: &[u8]) -> Result<(), TxError> {
+        if self.gone {
+            return Err(TxError::NoCard);
+        }
         if frame.len() > MAX_TX_FRAME_LEN {
             self.stats.tx_dropped_too_long += 1;
             return Err(TxError::TooLong);
@@ -303,23 +495,20 @@ impl NetworkCard for Rtl8139 {
             return Err(TxError::TooShort);
         }
         self.reclaim_tx();
-        let Some(slot) = self.tx_slots.claim(frame.len()) else {
-            self.stats.tx_dropped_full += 1;
+        if self.gone {
+            return Err(TxError::NoCard);
+        }
+        let now = self.chip.now_ms();
+        let Some(slot) = self.tx_slots.claim(frame.len(), now) else {
             return Err(TxError::Busy);
         };
         let padded_len = frame.len().max(MIN_TX_FRAME_LEN);
-        // SAFETY: the slot was free, so the chip has finished reading this buffer and will
-        // not touch it until the TSD write below; the buffer holds MAX_TX_FRAME_LEN bytes.
-        let buffer = unsafe {
-            core::slice::from_raw_parts_mut(self.tx_buffers[slot].as_ptr(), MAX_TX_FRAME_LEN)
-        };
-        buffer[..frame.len()].copy_from_slice(frame);
-        // Pad with zeros: the buffer still holds an older frame's bytes, which would leak.
-        buffer[frame.len()..padded_len].fill(0);
-        // Writing SIZE (with OWN clear) hands the slot to the chip and starts the DMA.
-        self.write32(
-            TSD0 + 4 * slot as u16,
-            padded_len as u32 | TSD_EARLY_TX_THRESHOLD_256,
+        self.chip.fill_tx_buffer(slot, frame, padded_len);
+        // Writing SIZE (with OWN clear) hands the slot to the chip and starts its DMA. This
+        // port write is the release: the copy above is in RAM before it happens.
+        self.chip.write32(
+            tsd_register(slot),
+            padded_len as u32 | self.tx_threshold.tsd_bits(),
         );
         Ok(())
     }
@@ -328,7 +517,17 @@ impl NetworkCard for Rtl8139 {
         TX_SLOT_COUNT
     }
 
+    /// While receiving is paused, a queue half empty is refilled from the ring first; the
+    /// ring found empty, the receive interrupts come back on.
     fn receive(&mut self, out: &mut [u8]) -> Option<usize> {
+        if self.rx_paused && !self.gone && self.rx_queue.len() <= self.rx_queue.capacity() / 2 {
+            let status = self.chip.read16(ISR);
+            if status == ISR_DEVICE_GONE {
+                self.vanished();
+            } else {
+                self.take_received(status & INT_RX_EVENTS);
+            }
+        }
         self.rx_queue.pop(|frame| {
             let len = frame.len().min(out.len());
             out[..len].copy_from_slice(&frame[..len]);
@@ -344,22 +543,41 @@ impl NetworkCard for Rtl8139 {
         self.stats
     }
 
+    /// A transmit slot held past `TX_TIMEOUT_MS`: the chip is reset. A receive header stuck
+    /// past `RX_STALL_TIMEOUT_MS` with no interrupt to notice it: the receiver is reset. The
+    /// answer is the nearer of the two deadlines still running.
+    fn watchdog(&mut self) -> Option<u64> {
+        if self.gone {
+            return None;
+        }
+        let now = self.chip.now_ms();
+        self.reclaim_tx();
+        if !self.gone && self.tx_slots.timed_out(now) {
+            self.stats.tx_timeouts += 1;
+            log::warn!(
+                "rtl8139: transmit timeout: slot {} held by the chip for {} ms, resetting the chip",
+                self.tx_slots.oldest_busy().unwrap_or(0),
+                super::tx_slots::TX_TIMEOUT_MS
+            );
+            self.restart();
+        }
+        if !self.gone && self.rx_stall.deadline_ms().is_some_and(|due| now >= due) {
+            self.take_received(0);
+        }
+        if self.gone {
+            return None;
+        }
+        [self.tx_slots.deadline_ms(), self.rx_stall.deadline_ms()]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|deadline| deadline.saturating_sub(now))
+    }
+
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
 }
 
-/// Reads a register in the chip's I/O window.
-fn read_port<T: PortRead>(port: u16) -> T {
-    // SAFETY: `port` lies in the RTL8139's I/O BAR (io_base plus a datasheet register
-    // offset below 0x100); reading these registers has no effect beyond what the driver
-    // expects (none of the registers read here clears on read).
-    unsafe { Port::<T>::new(port).read() }
-}
-
-/// Writes a register in the chip's I/O window.
-fn write_port<T: PortWrite>(port: u16, value: T) {
-    // SAFETY: `port` lies in the RTL8139's I/O BAR, which this driver owns; the values
-    // written follow the datasheet's programming sequence.
-    unsafe { Port::<T>::new(port).write(value) }
-}
+#[cfg(test)]
+mod tests;

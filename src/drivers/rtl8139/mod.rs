@@ -3,18 +3,58 @@
 //! The chip receives into one ring buffer in RAM ([`rx_ring`]) and transmits from four
 //! buffers served in turn ([`tx_slots`]); it signals both through one PCI interrupt. The
 //! interrupt handler acknowledges the chip, frees finished transmit slots and empties the
-//! ring into a queue ([`rx_queue`]) from which the network stack takes frames. `chip` holds
-//! every register access; [`Rtl8139`] offers the chip to the layers above as a
-//! `NetworkCard` (src/drivers/nic/card.rs), which src/drivers/nic/ starts when the PCI scan
-//! finds the card. Chapter: docs/06-rtl8139.md.
+//! ring into a queue from which the network stack takes frames. [`chip`] is the driver's
+//! logic, which reaches the hardware only through [`chip_io::ChipIo`]; `pci_chip` is the
+//! real chip behind it (port I/O, DMA memory), and the host tests put a model of the chip
+//! there instead. [`Rtl8139`] offers the chip to the layers above as a `NetworkCard`
+//! (src/drivers/nic/card.rs), which src/drivers/nic/ starts when the PCI scan finds the
+//! card. Chapter: docs/06-rtl8139.md.
+//!
+//! # The rule for memory shared with the chip
+//!
+//! The chip reads the transmit buffers and writes the receive ring by DMA, on its own time.
+//! Two things could reorder what the driver does with that memory against the register
+//! access that hands it over or says it is ready: the compiler and the CPU.
+//!
+//! - **The compiler.** The x86_64 crate declares its `in`/`out` instructions with
+//!   `options(nomem)`: a promise that they touch no memory, which lets the compiler move
+//!   ordinary loads and stores across them. So the driver's port accessors are its own
+//!   (src/drivers/rtl8139/pci_chip.rs), written *without* `nomem`: the compiler must assume
+//!   each port access reads and writes any memory, finish every store the program made before
+//!   it, and read memory again after it. Every port access is a compiler barrier.
+//! - **The CPU.** An `out` waits until all earlier stores have reached memory, and an `in`
+//!   completes before the next instruction starts (Intel SDM vol. 1, "Ordering I/O", table
+//!   "I/O Instruction Serialization"); DMA on x86 is cache-coherent (src/memory/dma.rs).
+//!
+//! Hence, for every buffer handed over or taken back:
+//!
+//! 1. **Transmit**: the frame is copied into the slot's buffer, then TSD is written. The TSD
+//!    write is the release: the chip cannot see the length before the bytes.
+//! 2. **Receive**: CBR is read, then the packets before it are read from the ring. The CBR
+//!    read is the acquire: the bytes read are those the chip wrote before it moved CBR.
+//!    CAPR is written only after the frame has been copied out: that write gives the bytes
+//!    back to the chip.
+//! 3. **No reference spans memory the chip writes.** The ring is read through raw pointers
+//!    with volatile loads of exactly the bytes needed ([`ring_memory`]), never through a
+//!    `&[u8]` over the ring, which would tell the compiler that nothing else changes it.
+//!    Transmit buffers are written through raw pointers while the slot is the driver's.
 
+pub mod chip_io;
 pub mod registers;
-pub mod rx_queue;
+pub mod ring_memory;
 pub mod rx_ring;
 pub mod tx_slots;
 
+pub mod chip;
+#[cfg(test)]
+mod chip_model;
 #[cfg(target_os = "none")]
-mod chip;
+mod pci_chip;
 
-#[cfg(target_os = "none")]
 pub use chip::Rtl8139;
+#[cfg(target_os = "none")]
+pub use pci_chip::PciChip;
+
+/// The driver on the real chip, as src/drivers/nic/ starts it.
+#[cfg(target_os = "none")]
+pub type Rtl8139Card = Rtl8139<PciChip>;

@@ -57,12 +57,18 @@ pub const INT_RX_BUFFER_OVERFLOW: u16 = 1 << 4;
 pub const INT_LINK_CHANGE: u16 = 1 << 5;
 /// ISR/IMR bit 6, FOVW: the receive FIFO overflowed.
 pub const INT_RX_FIFO_OVERFLOW: u16 = 1 << 6;
-/// The events of the receive path: acknowledged only after the ring has been drained.
+/// The events of the receive path: acknowledged only after the ring has been drained and
+/// CAPR moved, and masked together while the queue to the network stack is full.
 pub const INT_RX_EVENTS: u16 =
     INT_RX_OK | INT_RX_ERROR | INT_RX_BUFFER_OVERFLOW | INT_RX_FIFO_OVERFLOW;
-/// Everything this driver handles. RXOVW is unmasked on purpose: with it masked, QEMU stops
-/// delivering when the ring is full instead of reporting the overflow, which hides bugs.
+/// Everything this driver handles. RXOVW is unmasked on purpose while the driver takes
+/// frames: with it masked, QEMU stops delivering when the ring is full instead of reporting
+/// the overflow, which hides bugs. While the queue is full it is masked with the other
+/// receive events, and QEMU's holding back is what the driver wants then.
 pub const INT_HANDLED: u16 = INT_RX_EVENTS | INT_TX_OK | INT_TX_ERROR | INT_LINK_CHANGE;
+/// What every register of a device reads once it is gone (surprise removal, a dead link):
+/// the bus returns all ones. ISR cannot be 0xFFFF otherwise: bits 7-12 are reserved, 0.
+pub const ISR_DEVICE_GONE: u16 = 0xffff;
 
 /// TSD bits 12:0, SIZE: the number of bytes to send; writing it starts the DMA.
 pub const TSD_SIZE_MASK: u32 = 0x1fff;
@@ -72,12 +78,15 @@ pub const TSD_OWN: u32 = 1 << 13;
 pub const TSD_UNDERRUN: u32 = 1 << 14;
 /// TSD bit 15, TOK: the frame went out.
 pub const TSD_TX_OK: u32 = 1 << 15;
-/// TSD bits 21:16, ERTXTH: start sending once this many 32-byte units are in the FIFO.
-/// 8 × 32 = 256 bytes keeps a slow bus from underrunning the wire.
-pub const TSD_EARLY_TX_THRESHOLD_256: u32 = 8 << 16;
+/// TSD bits 21:16, ERTXTH: start sending once this many 32-byte units are in the FIFO
+/// (src/drivers/rtl8139/tx_slots.rs: `EarlyTxThreshold`).
+pub const TSD_EARLY_TX_THRESHOLD_SHIFT: u32 = 16;
 /// TSD bit 30, TABT: the transmission was aborted (excessive collisions).
 pub const TSD_ABORTED: u32 = 1 << 30;
 
+/// TCR bit 0, CLRABT: after a transmit abort (TSD.TABT), the chip sends the aborted
+/// descriptor again. Allowed only in the abort state.
+pub const TCR_CLEAR_ABORT: u32 = 1 << 0;
 /// TCR bits 25:24, IFG: 11 = the standard 9.6 µs inter-frame gap (802.3).
 pub const TCR_IFG_STANDARD: u32 = 0b11 << 24;
 /// TCR bits 10:8, MXDMA: 110 = 1024-byte DMA bursts.

@@ -15,16 +15,21 @@
 //! ```
 //!
 //! The ring is used without WRAP (RCR bit 7 clear): a packet that reaches the end of the
-//! ring continues at offset 0, so a frame may come in two pieces, which [`RxFrame`] keeps
-//! as `head` and `tail`. The header itself never splits: it starts at a multiple of 4 and
-//! the ring length is a multiple of 4.
+//! ring continues at offset 0, so a frame may come in two pieces, which [`RxPacket`] knows
+//! and [`RxPacket::copy_to`] joins. The header itself never splits: it starts at a multiple
+//! of 4 and the ring length is a multiple of 4.
 //!
 //! The driver tells the chip how far it has read through CAPR, which by a quirk of the
 //! chip holds the read offset minus 16 ([`RxRing::capr`]). Nothing in the ring is trusted:
 //! a header whose status or length is impossible means the driver and the chip disagree on
-//! where packets start, and the only safe answer is to reset the receiver.
+//! where packets start, and the only safe answer is to reset the receiver. Neither is a
+//! header that never completes ([`StallClock`]).
 //!
-//! This file is pure logic over a byte slice, so the host tests feed it crafted rings.
+//! The chip writes the ring while the driver reads it, so the parser reads it through
+//! [`RingMemory`] (src/drivers/rtl8139/ring_memory.rs): volatile loads of the bytes it needs
+//! on the chip, a plain byte slice in the host tests, which feed it crafted rings.
+
+pub use super::ring_memory::RingMemory;
 
 /// Bytes of the per-packet header the chip writes before each frame.
 pub const RX_HEADER_LEN: usize = 4;
@@ -73,28 +78,40 @@ impl RxError {
     }
 }
 
-/// One received frame (without CRC), in one piece or, if it crossed the end of the ring,
-/// two: `head` up to the end of the ring and `tail` from its start.
+/// Where one received frame (without CRC) lies in the ring: `head_len` bytes from `start`,
+/// then, if it crossed the end of the ring, the rest from offset 0. A description, not the
+/// bytes: the chip keeps writing the ring, so the frame is copied out ([`copy_to`]) with
+/// reads of exactly its own bytes, before CAPR tells the chip it may overwrite them.
+///
+/// [`copy_to`]: RxPacket::copy_to
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RxFrame<'m> {
-    pub head: &'m [u8],
-    pub tail: &'m [u8],
+pub struct RxPacket {
+    start: usize,
+    head_len: usize,
+    len: usize,
 }
 
-impl RxFrame<'_> {
+impl RxPacket {
+    /// The frame's length in bytes, without the CRC.
     pub fn len(&self) -> usize {
-        self.head.len() + self.tail.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
 
-    /// Joins the pieces into `out`, which must hold at least [`len`](Self::len) bytes.
-    pub fn copy_to(&self, out: &mut [u8]) {
-        let (first, second) = out[..self.len()].split_at_mut(self.head.len());
-        first.copy_from_slice(self.head);
-        second.copy_from_slice(self.tail);
+    /// Whether the frame crossed the end of the ring (and comes in two pieces).
+    pub fn is_split(&self) -> bool {
+        self.head_len < self.len
+    }
+
+    /// Copies the frame out of `memory` into `out` (at least [`len`](Self::len) bytes),
+    /// joining the two pieces of a frame that crossed the end of the ring.
+    pub fn copy_to<M: RingMemory + ?Sized>(&self, memory: &M, out: &mut [u8]) {
+        let (head, tail) = out[..self.len].split_at_mut(self.head_len);
+        memory.read(self.start, head);
+        memory.read(0, tail);
     }
 }
 
@@ -135,15 +152,19 @@ impl RxRing {
         self.read_offset = 0;
     }
 
-    /// Takes the next packet out of `memory` (the ring's bytes; extra bytes after the ring
-    /// are ignored) given the chip's write offset, and moves past it. After an error the
-    /// read offset is unchanged.
-    pub fn next_packet<'m>(
+    /// Finds the next packet in `memory` (the ring's bytes; extra bytes after the ring are
+    /// ignored) given the chip's write offset, and moves past it. After an error the read
+    /// offset is unchanged. Reads only the header, and only bytes the chip has finished
+    /// (those before `write_offset`).
+    pub fn next_packet<M: RingMemory + ?Sized>(
         &mut self,
-        memory: &'m [u8],
+        memory: &M,
         write_offset: usize,
-    ) -> Result<RxFrame<'m>, RxError> {
-        let ring = &memory[..self.len];
+    ) -> Result<RxPacket, RxError> {
+        assert!(
+            memory.len() >= self.len,
+            "the memory is shorter than the ring"
+        );
         if write_offset >= self.len {
             return Err(RxError::BadWriteOffset(write_offset));
         }
@@ -152,8 +173,10 @@ impl RxRing {
             return Err(RxError::Empty);
         }
         let at = self.read_offset;
-        let status = u16::from_le_bytes([ring[at], ring[at + 1]]);
-        let length = u16::from_le_bytes([ring[at + 2], ring[at + 3]]);
+        let mut header = [0u8; RX_HEADER_LEN];
+        memory.read(at, &mut header);
+        let status = u16::from_le_bytes([header[0], header[1]]);
+        let length = u16::from_le_bytes([header[2], header[3]]);
         if length == LENGTH_STILL_COPYING {
             return Err(RxError::Incomplete);
         }
@@ -167,15 +190,53 @@ impl RxRing {
         if RX_HEADER_LEN + packet_len > written {
             return Err(RxError::Incomplete);
         }
-        let frame_start = at + RX_HEADER_LEN;
+        let frame_start = (at + RX_HEADER_LEN) % self.len;
         let frame_len = packet_len - CRC_LEN;
-        let head_end = (frame_start + frame_len).min(self.len);
-        let frame = RxFrame {
-            head: &ring[frame_start..head_end],
-            tail: &ring[..frame_len - (head_end - frame_start)],
+        let packet = RxPacket {
+            start: frame_start,
+            head_len: frame_len.min(self.len - frame_start),
+            len: frame_len,
         };
         self.read_offset = align4(at + RX_HEADER_LEN + packet_len) % self.len;
-        Ok(frame)
+        Ok(packet)
+    }
+}
+
+/// Times a header that stays [`RxError::Incomplete`]. The chip normally finishes a packet in
+/// microseconds; a header that still says "copying" (0xfff0), or promises more bytes than CBR
+/// says were written, after [`RX_STALL_TIMEOUT_MS`] never will, and waiting on it would stop
+/// reception for good: CAPR would never move again and the ring would stay full. Linux's
+/// 8139too gives such a header two jiffies, then resets the receiver; so does the driver.
+/// Pure bookkeeping, so the rule is host-tested.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StallClock {
+    since_ms: Option<u64>,
+}
+
+/// How long a header may stay incomplete before the receiver is reset.
+pub const RX_STALL_TIMEOUT_MS: u64 = 100;
+
+impl StallClock {
+    /// Notes at `now_ms` that the packet at the read offset is still incomplete; true when it
+    /// has been for [`RX_STALL_TIMEOUT_MS`] and the receiver must be reset (the clock then
+    /// starts afresh).
+    pub fn expired(&mut self, now_ms: u64) -> bool {
+        let since = *self.since_ms.get_or_insert(now_ms);
+        if now_ms.saturating_sub(since) >= RX_STALL_TIMEOUT_MS {
+            self.since_ms = None;
+            return true;
+        }
+        false
+    }
+
+    /// The packet at the read offset is complete (or the ring was reset): nothing waits.
+    pub fn clear(&mut self) {
+        self.since_ms = None;
+    }
+
+    /// When the waiting header runs out of time, if one is waiting.
+    pub fn deadline_ms(&self) -> Option<u64> {
+        self.since_ms.map(|since| since + RX_STALL_TIMEOUT_MS)
     }
 }
 
@@ -185,7 +246,7 @@ const fn align4(offset: usize) -> usize {
 }
 
 #[cfg(test)]
-pub(crate) mod chip_model {
+pub(crate) mod ring_model {
     //! What the chip does to the ring when it receives a frame (without WRAP), for tests.
 
     use super::*;
@@ -221,15 +282,16 @@ pub(crate) mod chip_model {
 
 #[cfg(test)]
 mod tests {
-    use super::chip_model::{frame, receive};
+    use super::super::ring_memory::VolatileRing;
+    use super::ring_model::{frame, receive};
     use super::*;
     use proptest::prelude::*;
 
     const RING: usize = 8192;
 
-    fn joined(f: &RxFrame) -> Vec<u8> {
-        let mut out = vec![0; f.len()];
-        f.copy_to(&mut out);
+    fn joined(memory: &[u8], packet: &RxPacket) -> Vec<u8> {
+        let mut out = vec![0; packet.len()];
+        packet.copy_to(memory, &mut out);
         out
     }
 
@@ -243,7 +305,7 @@ mod tests {
     #[test]
     fn an_empty_ring_yields_nothing() {
         let (memory, mut rx) = ring_at(0);
-        assert_eq!(rx.next_packet(&memory, 0), Err(RxError::Empty));
+        assert_eq!(rx.next_packet(&memory[..], 0), Err(RxError::Empty));
         assert!(!RxError::Empty.needs_receiver_reset());
     }
 
@@ -253,11 +315,11 @@ mod tests {
         let sent = frame(61, 7);
         let write = receive(&mut memory[..RING], 0, &sent);
         assert_eq!(write, 72, "4 header + 61 frame + 4 CRC = 69, aligned to 72");
-        let got = rx.next_packet(&memory, write).unwrap();
-        assert_eq!(got.tail, &[] as &[u8]);
-        assert_eq!(joined(&got), sent);
+        let got = rx.next_packet(&memory[..], write).unwrap();
+        assert!(!got.is_split());
+        assert_eq!(joined(&memory, &got), sent);
         assert_eq!(rx.read_offset(), 72);
-        assert_eq!(rx.next_packet(&memory, write), Err(RxError::Empty));
+        assert_eq!(rx.next_packet(&memory[..], write), Err(RxError::Empty));
     }
 
     #[test]
@@ -277,8 +339,8 @@ mod tests {
             let (mut memory, mut rx) = ring_at(start);
             let sent = frame(1000, back as u8);
             let write = receive(&mut memory[..RING], start, &sent);
-            let got = rx.next_packet(&memory, write).unwrap();
-            assert_eq!(joined(&got), sent, "packet at {start}");
+            let got = rx.next_packet(&memory[..], write).unwrap();
+            assert_eq!(joined(&memory, &got), sent, "packet at {start}");
             assert_eq!(rx.read_offset(), write, "packet at {start}");
             assert_eq!(rx.read_offset() % 4, 0);
         }
@@ -289,9 +351,9 @@ mod tests {
         let (mut memory, mut rx) = ring_at(RING - 4);
         let sent = frame(60, 1);
         let write = receive(&mut memory[..RING], RING - 4, &sent);
-        let got = rx.next_packet(&memory, write).unwrap();
-        assert!(got.head.is_empty());
-        assert_eq!(got.tail, &sent[..]);
+        let got = rx.next_packet(&memory[..], write).unwrap();
+        assert!(!got.is_split());
+        assert_eq!(joined(&memory, &got), sent);
     }
 
     #[test]
@@ -300,7 +362,7 @@ mod tests {
         let write = receive(&mut memory[..RING], 0, &frame(60, 0));
         for status in [0u16, 0x0003, 0x0005, 0x0009, 0x0011, 0x0021] {
             memory[..2].copy_from_slice(&status.to_le_bytes());
-            let error = rx.next_packet(&memory, write).unwrap_err();
+            let error = rx.next_packet(&memory[..], write).unwrap_err();
             assert_eq!(error, RxError::BadStatus(status));
             assert!(error.needs_receiver_reset());
             assert_eq!(
@@ -318,7 +380,7 @@ mod tests {
         for length in [0u16, 4, 17, 1523, 4096, 0xffff] {
             memory[2..4].copy_from_slice(&length.to_le_bytes());
             assert_eq!(
-                rx.next_packet(&memory, write),
+                rx.next_packet(&memory[..], write),
                 Err(RxError::BadLength(length))
             );
         }
@@ -328,9 +390,9 @@ mod tests {
     fn a_packet_longer_than_what_was_written_is_incomplete() {
         let (mut memory, mut rx) = ring_at(0);
         receive(&mut memory[..RING], 0, &frame(200, 0));
-        assert_eq!(rx.next_packet(&memory, 100), Err(RxError::Incomplete));
+        assert_eq!(rx.next_packet(&memory[..], 100), Err(RxError::Incomplete));
         memory[2..4].copy_from_slice(&LENGTH_STILL_COPYING.to_le_bytes());
-        assert_eq!(rx.next_packet(&memory, 208), Err(RxError::Incomplete));
+        assert_eq!(rx.next_packet(&memory[..], 208), Err(RxError::Incomplete));
         assert!(!RxError::Incomplete.needs_receiver_reset());
     }
 
@@ -338,7 +400,7 @@ mod tests {
     fn a_write_offset_outside_the_ring_is_an_error() {
         let (memory, mut rx) = ring_at(0);
         assert_eq!(
-            rx.next_packet(&memory, RING),
+            rx.next_packet(&memory[..], RING),
             Err(RxError::BadWriteOffset(RING))
         );
     }
@@ -350,9 +412,41 @@ mod tests {
         let large = frame(MAX_FRAME_LEN, 4);
         let mut write = receive(&mut memory[..RING], 0, &small);
         write = receive(&mut memory[..RING], write, &large);
-        assert_eq!(joined(&rx.next_packet(&memory, write).unwrap()), small);
-        assert_eq!(joined(&rx.next_packet(&memory, write).unwrap()), large);
-        assert_eq!(rx.next_packet(&memory, write), Err(RxError::Empty));
+        let got = rx.next_packet(&memory[..], write).unwrap();
+        assert_eq!(joined(&memory, &got), small);
+        let got = rx.next_packet(&memory[..], write).unwrap();
+        assert_eq!(joined(&memory, &got), large);
+        assert_eq!(rx.next_packet(&memory[..], write), Err(RxError::Empty));
+    }
+
+    #[test]
+    fn the_parser_reads_the_chips_memory_through_volatile_loads_alike() {
+        let (mut memory, mut rx) = ring_at(RING - 200);
+        let sent = frame(700, 9);
+        let write = receive(&mut memory[..RING], RING - 200, &sent);
+        // SAFETY: `memory` outlives `chip` and is not written meanwhile.
+        let chip = unsafe { VolatileRing::new(memory.as_ptr(), memory.len()) };
+        let got = rx.next_packet(&chip, write).unwrap();
+        assert!(got.is_split());
+        let mut out = vec![0; got.len()];
+        got.copy_to(&chip, &mut out);
+        assert_eq!(out, sent);
+    }
+
+    /// A header still being copied (0xfff0), or one promising more than CBR says was
+    /// written: the stall clock lets it wait RX_STALL_TIMEOUT_MS, then calls for a reset.
+    #[test]
+    fn a_stuck_header_expires_after_the_bound_and_a_finished_one_clears_the_clock() {
+        let mut clock = StallClock::default();
+        assert!(!clock.expired(1000));
+        assert_eq!(clock.deadline_ms(), Some(1000 + RX_STALL_TIMEOUT_MS));
+        assert!(!clock.expired(1000 + RX_STALL_TIMEOUT_MS - 1));
+        assert!(clock.expired(1000 + RX_STALL_TIMEOUT_MS));
+        assert_eq!(clock.deadline_ms(), None, "the reset starts a fresh wait");
+        assert!(!clock.expired(5000));
+        clock.clear(); // the chip finished the packet
+        assert!(!clock.expired(5050));
+        assert!(!clock.expired(5000 + RX_STALL_TIMEOUT_MS));
     }
 
     proptest! {
@@ -365,10 +459,12 @@ mod tests {
             let mut rx = RxRing::new(RING);
             rx.read_offset = start * 4;
             for _ in 0..64 {
-                match rx.next_packet(&bytes, write) {
-                    Ok(frame) => {
-                        prop_assert!(frame.len() >= ETHERNET_HEADER_LEN);
-                        prop_assert!(frame.len() <= MAX_FRAME_LEN);
+                match rx.next_packet(&bytes[..], write) {
+                    Ok(packet) => {
+                        prop_assert!(packet.len() >= ETHERNET_HEADER_LEN);
+                        prop_assert!(packet.len() <= MAX_FRAME_LEN);
+                        let mut out = vec![0; packet.len()];
+                        packet.copy_to(&bytes[..], &mut out);
                     }
                     Err(_) => break,
                 }
@@ -392,10 +488,10 @@ mod tests {
                 write = receive(&mut memory, write, f);
             }
             for f in &frames {
-                let got = rx.next_packet(&memory, write).unwrap();
-                prop_assert_eq!(&joined(&got), f);
+                let got = rx.next_packet(&memory[..], write).unwrap();
+                prop_assert_eq!(&joined(&memory, &got), f);
             }
-            prop_assert_eq!(rx.next_packet(&memory, write), Err(RxError::Empty));
+            prop_assert_eq!(rx.next_packet(&memory[..], write), Err(RxError::Empty));
         }
 
         /// Good packets followed by a garbage header: the good ones come out intact, then
@@ -420,10 +516,10 @@ mod tests {
             memory[garbage_at + 2..garbage_at + 4].copy_from_slice(&length.to_le_bytes());
             let chip_at = (garbage_at + 4 + extra) & !3;
             for f in &frames {
-                let got = rx.next_packet(&memory, chip_at).unwrap();
-                prop_assert_eq!(&joined(&got), f);
+                let got = rx.next_packet(&memory[..], chip_at).unwrap();
+                prop_assert_eq!(&joined(&memory, &got), f);
             }
-            match rx.next_packet(&memory, chip_at) {
+            match rx.next_packet(&memory[..], chip_at) {
                 Ok(got) => {
                     // The garbage happened to be a well-formed header of a packet that fits.
                     prop_assert!(status & RX_STATUS_OK != 0 && status & RX_STATUS_ERRORS == 0);

@@ -15,12 +15,15 @@ fn stack() -> Stack<Loopback> {
         },
         0,
         7,
-        BUDGET,
+        SOCKETS,
     )
 }
 
 /// The socket budget of the test stack.
-const BUDGET: usize = 64;
+const SOCKETS: usize = 64;
+
+/// Frames a poll takes, as the network thread's budget (src/net/poll_loop.rs).
+const BUDGET: usize = 16;
 
 /// Polls until `done` holds, advancing a virtual clock 10 ms a round; panics after 200 rounds.
 fn poll_until(
@@ -29,7 +32,7 @@ fn poll_until(
     mut done: impl FnMut(&mut Stack<Loopback>) -> bool,
 ) {
     for _ in 0..200 {
-        stack.poll(*now);
+        stack.poll(*now, BUDGET);
         if done(stack) {
             return;
         }
@@ -111,6 +114,44 @@ fn backlog_accepts_concurrent_connections_and_refills() {
     assert_eq!(stack.tcp_sockets_in_use(), 9);
 }
 
+/// Eight SYNs wait in the device; a poll with a budget of 3 takes 3 and says more are left,
+/// and the connections still all complete, a few frames per poll.
+#[test]
+fn a_poll_takes_at_most_its_budget_of_frames() {
+    let mut stack = stack();
+    let mut now = 0;
+    let listener = stack.listen(80, 9).unwrap();
+    // A first connection, so that the neighbour cache knows the address (no ARP below).
+    stack.connect((HOME, 80), 40999);
+    poll_until(&mut stack, &mut now, |stack| {
+        stack.accept(listener).is_some()
+    });
+    for i in 0..8 {
+        stack.connect((HOME, 80), 41000 + i);
+    }
+    stack.transmit(now);
+    let first = stack.poll(now, 3);
+    assert!(first.frames_left, "8 frames waited, 3 were taken");
+    let mut accepted = 0;
+    let mut polls = 1;
+    loop {
+        let outcome = stack.poll(now, 3);
+        polls += 1;
+        while stack.accept(listener).is_some() {
+            accepted += 1;
+        }
+        if accepted == 8 && !outcome.frames_left {
+            break;
+        }
+        assert!(polls < 200, "{accepted} accepted after {polls} polls");
+        now += 10;
+    }
+    assert!(
+        polls > 4,
+        "a budget of 3 cannot take some 24 frames in fewer polls"
+    );
+}
+
 #[test]
 fn unlisten_frees_the_port_and_the_sockets() {
     let mut stack = stack();
@@ -125,9 +166,9 @@ fn unlisten_frees_the_port_and_the_sockets() {
 #[test]
 fn socket_budget_is_enforced() {
     let mut stack = stack();
-    let listener = stack.listen(80, BUDGET + 10).unwrap();
-    assert_eq!(stack.tcp_sockets_in_use(), BUDGET);
-    assert_eq!(stack.tcp_socket_budget(), BUDGET);
+    let listener = stack.listen(80, SOCKETS + 10).unwrap();
+    assert_eq!(stack.tcp_sockets_in_use(), SOCKETS);
+    assert_eq!(stack.tcp_socket_budget(), SOCKETS);
     assert_eq!(stack.listen(81, 1), Err(NetError::NoSocketsLeft));
     assert!(stack.accept(listener).is_none());
 }
@@ -176,11 +217,11 @@ fn a_peer_that_never_closes_gets_the_reset_it_was_promised() {
     // Progress (the FIN acknowledged) moved the deadline: it counts from there.
     assert!(stack.closing[0].deadline_ms > released_at);
     poll_until(&mut stack, &mut now, |stack| {
-        stack.poll(now_plus(stack, CLOSE_LINGER_MS));
+        stack.poll(now_plus(stack, CLOSE_LINGER_MS), BUDGET);
         stack.closing.is_empty()
     });
     // The RST went out before the socket was freed: the client gets it at its next poll.
-    stack.poll(now);
+    stack.poll(now, BUDGET);
     assert_eq!(state(&stack, client), tcp::State::Closed);
 }
 
@@ -228,7 +269,7 @@ fn a_silent_peer_is_cut_off_and_reset() {
     // (here at once: the loopback device always has room).
     assert!(stack.reap_closed(now + CLOSE_LINGER_MS + 1));
     assert!(stack.closing.is_empty());
-    stack.poll(now + CLOSE_LINGER_MS + 2);
+    stack.poll(now + CLOSE_LINGER_MS + 2, BUDGET);
     assert_eq!(state(&stack, client), tcp::State::Closed);
 }
 
@@ -240,7 +281,7 @@ fn abort_sends_a_reset_before_freeing() {
     let in_use = stack.tcp_sockets_in_use();
     stack.abort(server, now);
     stack.transmit(now);
-    stack.poll(now);
+    stack.poll(now, BUDGET);
     assert_eq!(stack.tcp_sockets_in_use(), in_use - 1);
     assert_eq!(state(&stack, client), tcp::State::Closed);
 }
@@ -294,7 +335,7 @@ fn armed_wakers_fire_once_on_data_and_on_acknowledgements() {
     poll_until(&mut stack, &mut now, |_| readable.0.load(SeqCst) > 0);
     stack.send(client, b"more").unwrap();
     for _ in 0..5 {
-        stack.poll(now);
+        stack.poll(now, BUDGET);
         now += 10;
     }
     assert_eq!(
@@ -344,7 +385,7 @@ fn completed_handshakes_are_never_expired() {
             .iter()
             .any(|p| stack.sockets.get::<tcp::Socket>(p.handle).state() == tcp::State::Established)
     });
-    stack.poll(now + 2 * SYN_RECEIVED_TIMEOUT_MS);
+    stack.poll(now + 2 * SYN_RECEIVED_TIMEOUT_MS, BUDGET);
     assert_eq!(stack.half_open_expired(), 0);
     assert!(stack.accept(listener).is_some());
 }

@@ -1,0 +1,321 @@
+//! The driver's own code against the chip model (src/drivers/rtl8139/chip_model.rs): the
+//! normal paths, and the faults QEMU never produces.
+
+use super::*;
+use crate::drivers::rtl8139::chip_model::{ChipModel, TxBehaviour};
+use crate::drivers::rtl8139::rx_ring::RX_STALL_TIMEOUT_MS;
+use crate::drivers::rtl8139::rx_ring::ring_model::frame;
+use crate::drivers::rtl8139::tx_slots::TX_TIMEOUT_MS;
+
+/// A driver started on a fresh model, interrupts enabled.
+fn started() -> Rtl8139<ChipModel> {
+    let mut nic = Rtl8139::start(ChipModel::new()).expect("the model resets at once");
+    nic.enable_interrupts();
+    nic
+}
+
+fn model(nic: &mut Rtl8139<ChipModel>) -> &mut ChipModel {
+    nic.chip_mut()
+}
+
+/// Every frame the driver has queued, oldest first.
+fn received(nic: &mut Rtl8139<ChipModel>) -> Vec<Vec<u8>> {
+    let mut frames = Vec::new();
+    let mut buffer = [0u8; 1518];
+    while let Some(len) = nic.receive(&mut buffer) {
+        frames.push(buffer[..len].to_vec());
+    }
+    frames
+}
+
+#[test]
+fn brings_the_chip_up_and_receives_a_frame() {
+    let mut nic = started();
+    assert_eq!(nic.mac(), [0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
+    assert!(nic.link_up());
+    assert_eq!(model(&mut nic).imr, INT_HANDLED);
+    let sent = frame(100, 1);
+    assert!(model(&mut nic).receive(&sent));
+    assert!(nic.service_interrupt());
+    assert_eq!(received(&mut nic), [sent]);
+    assert_eq!(model(&mut nic).isr, 0, "every event acknowledged");
+    assert!(
+        model(&mut nic).rok_acknowledged_after_capr(),
+        "ROK acknowledged before CAPR moved"
+    );
+    assert_eq!(nic.stats().interrupts, 1);
+}
+
+#[test]
+fn an_interrupt_with_nothing_pending_is_another_devices() {
+    let mut nic = started();
+    assert!(!nic.service_interrupt());
+    // An event the driver masked is not its interrupt either.
+    model(&mut nic).isr = 1 << 14;
+    assert!(!nic.service_interrupt());
+    assert_eq!(nic.stats().interrupts, 0);
+}
+
+/// The race between the last BUFE check and the acknowledgement: a frame that lands just
+/// before ROK is cleared must still be taken, without waiting for another frame.
+#[test]
+fn a_frame_arriving_as_rok_is_acknowledged_is_not_stranded() {
+    let mut nic = started();
+    model(&mut nic).receive(&frame(80, 1));
+    model(&mut nic).receive_on_isr_write = Some(frame(90, 2));
+    assert!(nic.service_interrupt());
+    assert_eq!(received(&mut nic), [frame(80, 1), frame(90, 2)]);
+}
+
+#[test]
+fn a_damaged_header_resets_the_receiver_and_reception_goes_on() {
+    let mut nic = started();
+    model(&mut nic).receive(&frame(80, 1));
+    model(&mut nic).ring[..2].copy_from_slice(&0u16.to_le_bytes());
+    nic.service_interrupt();
+    assert_eq!(nic.stats().rx_bad_headers, 1);
+    assert_eq!(nic.stats().receiver_resets, 1);
+    model(&mut nic).receive(&frame(70, 2));
+    nic.service_interrupt();
+    assert_eq!(received(&mut nic), [frame(70, 2)]);
+}
+
+/// A header the chip never finishes: the driver waits, within RX_STALL_TIMEOUT_MS, then
+/// resets the receiver, even though no other interrupt comes (the watchdog notices).
+fn stuck_header_is_reset_within_the_bound(still_copying: bool, written: usize) {
+    let mut nic = started();
+    model(&mut nic).receive(&frame(64, 1));
+    model(&mut nic).receive_unfinished(200, still_copying, written);
+    let start = model(&mut nic).now_ms;
+    assert!(nic.service_interrupt());
+    assert_eq!(
+        received(&mut nic),
+        [frame(64, 1)],
+        "the good frame before it"
+    );
+    assert_eq!(nic.stats().receiver_resets, 0, "a header may take a moment");
+    let due = nic.watchdog().expect("a deadline for the waiting header");
+    assert!(
+        due <= RX_STALL_TIMEOUT_MS,
+        "asks to be called within the bound"
+    );
+    model(&mut nic).now_ms = start + RX_STALL_TIMEOUT_MS - 1;
+    assert_eq!(nic.watchdog(), Some(1));
+    assert_eq!(nic.stats().receiver_resets, 0);
+    model(&mut nic).now_ms = start + RX_STALL_TIMEOUT_MS;
+    assert_eq!(nic.watchdog(), None, "nothing waits any more");
+    assert_eq!(nic.stats().rx_stalls, 1);
+    assert_eq!(nic.stats().receiver_resets, 1);
+    assert_eq!(model(&mut nic).rcr_writes, 2, "start, then the reset");
+    model(&mut nic).receive(&frame(66, 3));
+    assert!(nic.service_interrupt());
+    assert_eq!(received(&mut nic), [frame(66, 3)], "reception goes on");
+}
+
+#[test]
+fn a_header_still_copying_is_reset_within_the_bound() {
+    stuck_header_is_reset_within_the_bound(true, 16);
+}
+
+#[test]
+fn a_length_beyond_what_cbr_says_was_written_is_reset_within_the_bound() {
+    stuck_header_is_reset_within_the_bound(false, 64);
+}
+
+#[test]
+fn ring_overflows_are_counted_with_the_missed_frames() {
+    let mut nic = started();
+    let big = frame(1500, 0);
+    let mut stored = 0;
+    while model(&mut nic).receive(&big) {
+        stored += 1;
+    }
+    model(&mut nic).receive(&big);
+    assert!(nic.service_interrupt());
+    assert_eq!(nic.stats().rx_ring_overflows, 1);
+    assert_eq!(nic.stats().rx_missed, 2);
+    assert_eq!(received(&mut nic).len(), stored);
+    assert_eq!(model(&mut nic).mpc, 0, "MPC cleared once counted");
+}
+
+/// More frames than the queue holds: the driver masks the receive interrupts instead of
+/// copying frames only to drop them, the stack's receive calls take the rest from the ring,
+/// and the interrupts come back once the ring is empty. Nothing is lost or reordered.
+#[test]
+fn a_full_queue_pauses_the_receive_interrupts_until_the_stack_catches_up() {
+    let mut nic = started();
+    let frames: Vec<Vec<u8>> = (0..RX_QUEUE_FRAMES + 40)
+        .map(|i| frame(60 + i % 7, i as u8))
+        .collect();
+    for f in &frames {
+        assert!(model(&mut nic).receive(f));
+    }
+    assert!(nic.service_interrupt());
+    assert_eq!(nic.stats().rx_pauses, 1);
+    assert_eq!(model(&mut nic).imr, INT_HANDLED & !INT_RX_EVENTS);
+    // Paused: new frames raise ROK, but it is masked: not the driver's interrupt.
+    assert!(model(&mut nic).receive(&frame(61, 0xee)));
+    assert!(!nic.service_interrupt());
+    let mut expected = frames.clone();
+    expected.push(frame(61, 0xee));
+    assert_eq!(received(&mut nic), expected);
+    assert_eq!(
+        model(&mut nic).imr,
+        INT_HANDLED,
+        "unmasked once the ring is empty"
+    );
+    assert_eq!(nic.stats().rx_dropped, 0);
+    model(&mut nic).receive(&frame(62, 1));
+    assert!(nic.service_interrupt(), "interrupts work again");
+    assert_eq!(received(&mut nic), [frame(62, 1)]);
+}
+
+#[test]
+fn short_frames_are_padded_and_a_busy_slot_is_never_overwritten() {
+    let mut nic = started();
+    model(&mut nic).tx_behaviour = TxBehaviour::Hang;
+    for i in 0..TX_SLOT_COUNT {
+        assert_eq!(nic.transmit(&[i as u8 + 1; 42]), Ok(()));
+    }
+    assert!(!nic.can_transmit());
+    assert_eq!(nic.transmit(&[9; 42]), Err(TxError::Busy));
+    assert!(!model(&mut nic).busy_buffer_overwritten);
+    assert_eq!(
+        nic.stats().tx_dropped_full,
+        0,
+        "the backlog above counts drops"
+    );
+    let slot0 = &model(&mut nic).tx_buffers[0][..60];
+    assert_eq!(&slot0[..42], &[1; 42]);
+    assert_eq!(&slot0[42..], &[0; 18]);
+}
+
+/// A transmission aborted twice (collisions) is sent again each time with TCR.CLRABT, and
+/// then goes out: counted as two retries and one frame sent.
+#[test]
+fn an_aborted_transmission_is_retried_with_clrabt() {
+    let mut nic = started();
+    model(&mut nic).tx_behaviour = TxBehaviour::Abort(2);
+    nic.transmit(&frame(100, 5)).unwrap();
+    assert!(nic.service_interrupt());
+    let stats = nic.stats();
+    assert_eq!(stats.tx_aborts_retried, 2);
+    assert_eq!(stats.tx_packets, 1);
+    assert_eq!(stats.tx_errors, 0);
+    assert_eq!(model(&mut nic).sent, [frame(100, 5)]);
+    let clear_aborts = model(&mut nic)
+        .writes
+        .iter()
+        .filter(|&&(register, value)| register == TCR && value & TCR_CLEAR_ABORT != 0)
+        .count();
+    assert_eq!(clear_aborts, 2);
+    assert_eq!(model(&mut nic).chip_resets, 1, "only the reset at start");
+}
+
+/// A frame that keeps aborting is given up after TX_ABORT_RETRIES, and the chip, stopped in
+/// its abort state, is reset and programmed again; sending works afterwards.
+#[test]
+fn a_transmission_aborted_past_its_retries_resets_the_chip() {
+    let mut nic = started();
+    model(&mut nic).tx_behaviour = TxBehaviour::Abort(100);
+    nic.transmit(&frame(100, 5)).unwrap();
+    assert!(nic.service_interrupt());
+    let stats = nic.stats();
+    assert_eq!(stats.tx_aborts_retried, u64::from(TX_ABORT_RETRIES));
+    assert_eq!(stats.tx_errors, 1);
+    assert_eq!(model(&mut nic).chip_resets, 2, "start, then the recovery");
+    assert_eq!(model(&mut nic).imr, INT_HANDLED, "interrupts as they were");
+    model(&mut nic).tx_behaviour = TxBehaviour::Send;
+    nic.transmit(&frame(70, 6)).unwrap();
+    assert!(nic.service_interrupt());
+    assert_eq!(model(&mut nic).sent, [frame(70, 6)]);
+}
+
+#[test]
+fn an_underrun_loses_the_frame_and_raises_the_early_transmit_threshold() {
+    let mut nic = started();
+    model(&mut nic).tx_behaviour = TxBehaviour::Underrun;
+    nic.transmit(&frame(1500, 1)).unwrap();
+    let first_tsd = model(&mut nic).writes.last().unwrap().1;
+    assert_eq!(first_tsd >> 16 & 0x3f, 8, "256 bytes to start with");
+    assert!(nic.service_interrupt());
+    assert_eq!(nic.stats().tx_underruns, 1);
+    assert_eq!(nic.stats().tx_errors, 1);
+    model(&mut nic).tx_behaviour = TxBehaviour::Send;
+    nic.transmit(&frame(1500, 2)).unwrap();
+    let next_tsd = model(&mut nic).writes.last().unwrap().1;
+    assert_eq!(
+        next_tsd >> 16 & 0x3f,
+        10,
+        "64 bytes more after the underrun"
+    );
+}
+
+/// A transmitter that never finishes: the watchdog resets the chip once the oldest slot has
+/// been held TX_TIMEOUT_MS, counts it, and the card sends again.
+#[test]
+fn the_watchdog_resets_a_chip_that_holds_a_slot_too_long() {
+    let mut nic = started();
+    model(&mut nic).tx_behaviour = TxBehaviour::Hang;
+    let start = model(&mut nic).now_ms;
+    nic.transmit(&frame(60, 1)).unwrap();
+    nic.transmit(&frame(60, 2)).unwrap();
+    assert_eq!(nic.watchdog(), Some(TX_TIMEOUT_MS));
+    model(&mut nic).now_ms = start + TX_TIMEOUT_MS - 1;
+    assert_eq!(nic.watchdog(), Some(1));
+    assert_eq!(nic.stats().tx_timeouts, 0);
+    model(&mut nic).now_ms = start + TX_TIMEOUT_MS;
+    assert_eq!(nic.watchdog(), None, "every slot free after the reset");
+    let stats = nic.stats();
+    assert_eq!(stats.tx_timeouts, 1);
+    assert_eq!(stats.tx_errors, 2, "the two frames in flight are lost");
+    assert_eq!(model(&mut nic).chip_resets, 2);
+    model(&mut nic).tx_behaviour = TxBehaviour::Send;
+    for i in 0..TX_SLOT_COUNT + 1 {
+        nic.transmit(&frame(60, 10 + i as u8)).unwrap();
+    }
+    assert_eq!(model(&mut nic).sent.len(), TX_SLOT_COUNT + 1);
+    assert!(!model(&mut nic).busy_buffer_overwritten);
+}
+
+/// An event that cannot be cleared (a stuck chip): the handler stops after its bound of
+/// rounds instead of spinning with interrupts off, and says so in the counters.
+#[test]
+fn the_interrupt_loop_is_bounded_when_an_event_never_clears() {
+    let mut nic = started();
+    model(&mut nic).stuck_isr = INT_LINK_CHANGE;
+    let writes_before = model(&mut nic).writes.len();
+    assert!(nic.service_interrupt());
+    let isr_writes = model(&mut nic).writes[writes_before..]
+        .iter()
+        .filter(|(register, _)| *register == ISR)
+        .count();
+    assert_eq!(isr_writes, MAX_SERVICE_ROUNDS);
+    assert_eq!(nic.stats().interrupt_round_limits, 1);
+    assert_eq!(nic.stats().interrupts, 1);
+    // Once the chip lets go, the next interrupt ends normally.
+    model(&mut nic).stuck_isr = 0;
+    model(&mut nic).isr = INT_LINK_CHANGE;
+    assert!(nic.service_interrupt());
+    assert_eq!(nic.stats().interrupt_round_limits, 1);
+}
+
+/// ISR reads 0xFFFF: the chip is gone. The driver says so once, then never touches it again;
+/// what it had queued can still be read.
+#[test]
+fn a_chip_reading_all_ones_is_left_alone() {
+    let mut nic = started();
+    model(&mut nic).receive(&frame(80, 1));
+    nic.service_interrupt();
+    model(&mut nic).gone = true;
+    assert!(!nic.service_interrupt());
+    assert_eq!(model(&mut nic).accesses_while_gone, 1, "the one ISR read");
+    assert!(!nic.service_interrupt());
+    assert_eq!(nic.transmit(&frame(60, 1)), Err(TxError::NoCard));
+    assert!(!nic.can_transmit());
+    assert_eq!(nic.watchdog(), None);
+    nic.enable_interrupts();
+    assert_eq!(received(&mut nic), [frame(80, 1)]);
+    assert_eq!(model(&mut nic).accesses_while_gone, 1);
+    assert!(!nic.stats().link_up);
+}
