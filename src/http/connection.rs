@@ -231,8 +231,12 @@ impl<S: Stream> Connection<S> {
         }
     }
 
-    /// The lingering close: drop what the client sends until it closes, it stops making
-    /// progress for `LINGER_MS`, or `LINGER_DISCARD_BYTES` were dropped.
+    /// The lingering close: drop what the client sends until the answer is acknowledged and
+    /// the client has closed, or `LINGER_MS` pass without progress, or `LINGER_DISCARD_BYTES`
+    /// were dropped. While the answer is still in flight, the send clock (checked in `poll`)
+    /// decides how long to wait, not the linger: a client behind a lossy link may take seconds
+    /// of retransmissions to get it, and releasing then would hand the socket to the stack's
+    /// shorter close deadline, and the client a reset in the middle of its answer.
     fn linger(&mut self, now_ms: u64) -> Next {
         let send_queue = self.stream.send_queue();
         let Some(linger) = &mut self.linger else {
@@ -242,7 +246,7 @@ impl<S: Stream> Connection<S> {
             linger.progress_ms = now_ms;
         }
         linger.send_queue = send_queue;
-        loop {
+        while !self.client_done {
             match self.stream.discard(LINGER_DISCARD_BYTES - linger.discarded) {
                 Ok(Received::Bytes(n)) => {
                     linger.discarded += n;
@@ -252,11 +256,18 @@ impl<S: Stream> Connection<S> {
                     }
                 }
                 Ok(Received::Nothing) => break,
-                Ok(Received::End) | Err(Reset) => return Next::Release,
+                Ok(Received::End) => self.client_done = true,
+                Err(Reset) => return Next::Release,
             }
         }
+        if send_queue > 0 {
+            let deadline_ms = self
+                .send_clock
+                .map_or(now_ms, |clock| clock.next_check_ms());
+            return Next::Park { deadline_ms };
+        }
         let deadline_ms = deadlines::linger_deadline(linger.progress_ms);
-        if now_ms >= deadline_ms {
+        if self.client_done || now_ms >= deadline_ms {
             return Next::Release;
         }
         Next::Park { deadline_ms }

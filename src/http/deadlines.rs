@@ -10,7 +10,8 @@
 //!  response queued ── acknowledged at MIN_SEND_RATE per SEND_WINDOW_MS, and within
 //!                     RESPONSE_BASE_MS + size / RESPONSE_DEADLINE_RATE, else reset
 //!  last byte acknowledged ── the idle clock starts (not when the bytes were queued)
-//!  close: shut our side ── LINGER_MS since the last progress, then release
+//!  close: shut our side ── answer acknowledged, then LINGER_MS since the last progress,
+//!                          then release
 //! ```
 //!
 //! "Scarce" (pressure) means fewer than 1/`PRESSURE_FREE_SHARE` of the connections are free:

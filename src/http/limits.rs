@@ -40,24 +40,34 @@ pub const PRESSURE_FREE_SHARE: usize = 8;
 
 /// A response must progress: over every window of this length, the client must acknowledge
 /// [`MIN_SEND_RATE_BYTES_PER_S`] × the window (or everything that was waiting), or it is
-/// aborted with a reset. This is what frees a client that stopped reading.
-pub const SEND_WINDOW_MS: u64 = 5_000;
+/// aborted with a reset. This is what frees a client that stopped reading: its window closed,
+/// it acknowledges smoltcp's window probes and would hold its socket for ever. The window is
+/// as long as TCP's own patience (smoltcp gives up on a peer silent for 30 s,
+/// `TCP_TIMEOUT_MS`): on a lossy link a lost segment's retransmission timeouts double (RFC
+/// 6298, 1, 2, 4, 8 s...) with nothing acknowledged meanwhile, and a client behind such a link
+/// is slow, not hostile (tests/lossylink.py downloads through one; a 15 s window reset one
+/// download in seven there).
+pub const SEND_WINDOW_MS: u64 = 30_000;
 
-/// The slowest average a response may be taken at, over each [`SEND_WINDOW_MS`].
-pub const MIN_SEND_RATE_BYTES_PER_S: u64 = 2 * 1024;
+/// The slowest average a response may be taken at, over each [`SEND_WINDOW_MS`]: 15 KiB a
+/// window, more than a client's receive buffer holds if it stops reading.
+pub const MIN_SEND_RATE_BYTES_PER_S: u64 = 512;
 
 /// A response's whole time: [`RESPONSE_BASE_MS`] plus its size at
 /// [`RESPONSE_DEADLINE_RATE_BYTES_PER_S`]. It bounds a client that reads just fast enough to
-/// pass every window, for ever.
-pub const RESPONSE_BASE_MS: u64 = 10_000;
+/// pass every window, for ever. Longer than a window, so that a small answer is judged by
+/// the window first.
+pub const RESPONSE_BASE_MS: u64 = 40_000;
 
-/// See [`RESPONSE_BASE_MS`]: 1 MiB may take 10 s + 128 s.
-pub const RESPONSE_DEADLINE_RATE_BYTES_PER_S: u64 = 8 * 1024;
+/// See [`RESPONSE_BASE_MS`]: 1 MiB may take 40 s + 256 s.
+pub const RESPONSE_DEADLINE_RATE_BYTES_PER_S: u64 = 4 * 1024;
 
 /// A lingering close (after an error answer, a timeout, or `Connection: close`): the server
 /// shuts its sending side and reads and throws away what the client still sends, so that the
-/// client reads the answer instead of a reset. It ends when the client closes, after this
-/// long without progress, or after [`LINGER_DISCARD_BYTES`].
+/// client reads the answer instead of a reset. It ends once the answer is acknowledged and
+/// the client has closed too, or after this long with the answer acknowledged and nothing
+/// more from the client, or after [`LINGER_DISCARD_BYTES`]. While the answer is in flight the
+/// send rules above apply instead.
 pub const LINGER_MS: u64 = 2_000;
 
 /// The most bytes thrown away during a lingering close.

@@ -1,6 +1,7 @@
 //! The TCP/IP stack proper: smoltcp's [`Interface`] and [`SocketSet`] over a network device,
-//! plus the bookkeeping smoltcp leaves to us: a fixed budget of TCP sockets, listeners with
-//! a backlog, sockets that are closing, and the address (DHCP or static).
+//! plus the bookkeeping smoltcp leaves to us: a budget of TCP sockets (sized by
+//! src/net/budget.rs), listeners with a backlog, sockets that are closing, and the address
+//! (DHCP or static).
 //!
 //! Nothing here blocks or knows about threads: every method does what it can now and
 //! returns. That keeps it generic over the device (`D: Device`), so the host tests run it over

@@ -462,11 +462,29 @@ fn a_request_followed_by_fin_is_answered_then_released() {
         .incoming
         .extend(b"GET / HTTP/1.1\r\nHost: k\r\n\r\n");
     client.socket().client_closed = true;
-    // Answered, and released at once: the stack still delivers what is queued (a release
-    // is a graceful close), and the client will send nothing more.
-    assert_eq!(client.step(), Next::Release);
+    // Answered and closed, and kept until the answer is acknowledged: released earlier, a
+    // lossy link's retransmissions could outlast the stack's close deadline.
+    assert!(parked(client.step()));
     assert_eq!(client.answers(&[])[0].header("Connection"), Some("close"));
     assert!(client.socket().shut);
+    let queued = client.socket().unacked;
+    assert_eq!(client.acks(queued), Next::Release);
+}
+
+#[test]
+fn a_lingering_close_waits_for_the_answer_to_be_acknowledged() {
+    let mut client = Client::new();
+    client.reads_at_once = false;
+    client.sends(b"GET /big.bin HTTP/1.1\r\nHost: k\r\nConnection: close\r\n\r\n");
+    // A client that acknowledges in bursts, with retransmission-length silences between.
+    let mut next = client.step();
+    while client.socket().sent.len() < BIG_FILE_BYTES || client.socket().unacked > 0 {
+        assert!(parked(next), "{next:?} at {} ms", client.now);
+        client.now += 7_000; // 1 + 2 + 4 s of retransmission timeouts: no progress
+        next = client.acks(32 * 1024);
+    }
+    assert_eq!(client.answers(&[])[0].body.len(), BIG_FILE_BYTES);
+    assert_eq!(client.closes(), Next::Release);
 }
 
 #[test]
