@@ -44,6 +44,11 @@ pub mod time;
 #[cfg(target_os = "none")]
 pub mod fatal;
 
+/// The unit checks of one exercise of the walkthrough, copied here by `make exercise`
+/// (tests/exercises/kit.py) and built only with `--cfg exercise_check`.
+#[cfg(all(test, exercise_check))]
+mod exercise_check;
+
 /// `alloc::format!`, reachable from macros exported by this crate.
 #[doc(hidden)]
 pub use alloc::format as alloc_format;
