@@ -3,7 +3,7 @@
 
     tests/idle_hold.py ISO [MEM]     (ISO booted with ip=10.0.2.15/24 gw=10.0.2.2; MEM: 256M)
 
-A figure, not a test (docs/09-http.md reports it). Through QEMU's user network every client
+A figure, not a test (docs/10-http.md reports it). Through QEMU's user network every client
 is 10.0.2.2 and one address may hold 64 connections (MAX_CONNECTIONS_PER_CLIENT), so this
 runs like tests/synflood.py: a private network namespace with a tap device carries QEMU's NIC,
 and the clients come from 48 addresses of it. They are in 10.0.3.0/24, behind the gateway

@@ -6,7 +6,7 @@ the idle figures compared with those before. Prints the figures; exits non-zero 
 With CAPTURE=FILE (`make soak CAPTURE=build/soak.pcap`), QEMU also records the headers of every
 frame (filter-dump, 128 bytes each) and /api/stats is read twice a second into FILE.stats.jsonl:
 at the end, the resets the kernel sent are counted, and the first one is printed with the
-kernel's counters of that moment beside it (docs/10-robustness.md shows what they told)."""
+kernel's counters of that moment beside it (docs/11-robustness.md shows what they told)."""
 
 import json
 import os

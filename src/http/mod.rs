@@ -1,5 +1,5 @@
 //! The HTTP/1.1 server: an embedded web site with a live dashboard of the kernel, and a JSON
-//! API of its figures. Chapter: docs/09-http.md.
+//! API of its figures. Chapter: docs/10-http.md.
 //!
 //! The protocol logic is pure and host-tested:
 //!

@@ -5,8 +5,8 @@
 //!
 //! | form | example | here |
 //! |---|---|---|
-//! | origin-form | `/docs/09-http.md?x=1` | the usual one |
-//! | absolute-form | `http://10.0.2.15/docs/09-http.md` | what a client talking to a proxy sends; servers must accept it too (section 3.2.2) |
+//! | origin-form | `/docs/10-http.md?x=1` | the usual one |
+//! | absolute-form | `http://10.0.2.15/docs/10-http.md` | what a client talking to a proxy sends; servers must accept it too (section 3.2.2) |
 //! | asterisk-form | `*` | only in `OPTIONS *`: the server itself |
 //! | authority-form | `example.com:443` | only in CONNECT, for proxies: refused |
 //!
@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn percent_decoding_happens_before_the_checks() {
-        assert_eq!(path("/docs%2F09-http.md").unwrap(), "/docs/09-http.md");
+        assert_eq!(path("/docs%2F09-http.md").unwrap(), "/docs/10-http.md");
         assert_eq!(path("/%69ndex.html").unwrap(), "/index.html");
         assert_eq!(path("/caf%C3%A9").unwrap(), "/café");
         for bad in [

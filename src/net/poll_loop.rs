@@ -21,7 +21,7 @@
 //! Under a flood the thread does not sleep, but it does let go: each pass takes at most
 //! [`INTAKE_BUDGET`] frames, sends the replies, and releases the stack's lock before the
 //! next, so socket calls (the HTTP workers) get the lock between passes. The driver, for its
-//! part, stops its receive interrupts while its queue is full (docs/09-robustness.md).
+//! part, stops its receive interrupts while its queue is full (docs/11-robustness.md).
 
 use super::stack::{AddressEvent, NetError, Stack};
 use crate::drivers::nic::{self, NicDevice};

@@ -1,5 +1,5 @@
 """HTTP/1.1 as RFC 9110 and RFC 9112 say an origin server speaks it, and caching and ranges as
-clients expect them (docs/09-http.md). One boot; each rule is asked three ways: raw bytes on a
+clients expect them (docs/10-http.md). One boot; each rule is asked three ways: raw bytes on a
 socket, Python's http.client, and curl. Where a client cannot send the case (curl never sends a
 lower-case version token), the test says so."""
 
@@ -158,7 +158,7 @@ def test_a_body_too_large_to_drop_is_413():
 
 def test_transfer_encodings():
     # RFC 9112, section 6.1: a coding the server does not know is 501. Chunked request
-    # bodies: this server asks for a Content-Length instead (411; docs/09-http.md says why).
+    # bodies: this server asks for a Content-Length instead (411; docs/10-http.md says why).
     te = lambda value: raw_response(
         f"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: {value}\r\n\r\n".encode())[0]
     assert te("gzip") == 501
