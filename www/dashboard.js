@@ -233,23 +233,6 @@ async function loadPci() {
   }
 }
 
-// Points each "docs" link with a data-chapter keyword at the chapter of the book whose file
-// name or title mentions it, as listed in the book's table of contents.
-async function linkChapters() {
-  try {
-    const summary = await (await fetch("/docs/SUMMARY.md")).text();
-    const chapters = [...summary.matchAll(/\[([^\]]*)\]\(([^)]+\.md)\)/g)];
-    for (const link of document.querySelectorAll("a[data-chapter]")) {
-      const word = link.dataset.chapter;
-      const found = chapters.find(([, title, file]) => (title + " " + file).toLowerCase().includes(word));
-      if (found) link.href = "/docs/" + found[2];
-    }
-  } catch (error) {
-    // The links keep pointing at the table of contents.
-  }
-}
-
 poll();
 loadPci();
-linkChapters();
 window.addEventListener("resize", drawChart);

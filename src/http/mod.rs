@@ -8,6 +8,7 @@
 //! | [`request`], [`target`], [`limits`] | parsing a request head (httparse), the target and its decoded path, the bounds |
 //! | [`router`], [`response`], [`site`], [`api`], [`json`], [`stats`] | from a request to a response: files, the JSON API, the counters |
 //! | [`conditional`], [`range`], [`http_date`] | 304 Not Modified, byte ranges, HTTP dates |
+//! | `book` | the book's pages, rendered to HTML at build time (by build.rs, which includes it) |
 //! | [`connection`], [`input`], [`output`], [`deadlines`], [`stream`] | one connection as a state machine that never waits, and its clocks |
 //! | [`parked`], [`clients`] | the table of connections the poller watches, the count per client address |
 //!
@@ -15,6 +16,9 @@
 //! (the thread that watches every parked connection, woken by src/net/readiness.rs).
 
 pub mod api;
+// Run by build.rs, not by the kernel: compiled here only for its unit tests.
+#[cfg(test)]
+mod book;
 pub mod clients;
 pub mod conditional;
 pub mod connection;

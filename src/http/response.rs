@@ -62,12 +62,6 @@ pub enum ContentRange {
     Unsatisfied { total: u64 },
 }
 
-/// The policy for HTML pages (the dashboard): scripts, styles, images and fetches from this
-/// server only (plus `data:` images, for the page's empty favicon); no plugins, no frames
-/// around it, no base URL or form target elsewhere. The page has no inline script or style,
-/// so nothing needs 'unsafe-inline'.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
 /// A response before it is written.
 pub struct Response {
     pub status: Status,
@@ -84,6 +78,8 @@ pub struct Response {
     pub content_range: Option<ContentRange>,
     /// `Retry-After`, in seconds (503 answers).
     pub retry_after: Option<u64>,
+    /// The Content-Security-Policy of an HTML page (src/http/site.rs chooses it).
+    pub security_policy: Option<&'static str>,
 }
 
 impl Response {
@@ -99,6 +95,7 @@ impl Response {
             accept_ranges: false,
             content_range: None,
             retry_after: None,
+            security_policy: None,
         }
     }
 
@@ -180,14 +177,8 @@ impl Response {
         }
         // No browser may guess another type than the one we say (a text file run as script).
         head.push_str("X-Content-Type-Options: nosniff\r\n");
-        if self
-            .content_type
-            .is_some_and(|t| t.starts_with("text/html"))
-        {
-            let _ = write!(
-                head,
-                "Content-Security-Policy: {CONTENT_SECURITY_POLICY}\r\n"
-            );
+        if let Some(policy) = self.security_policy {
+            let _ = write!(head, "Content-Security-Policy: {policy}\r\n");
         }
         head.push_str("\r\n");
         head
@@ -200,14 +191,15 @@ mod tests {
 
     #[test]
     fn head_carries_the_body_length() {
-        let response = Response::ok("text/html", Body::Static(b"<p>hi</p>"));
+        let mut response = Response::ok("text/html", Body::Static(b"<p>hi</p>"));
+        response.security_policy = Some("default-src 'none'; style-src 'self'");
         let head = response.head(true);
         assert!(head.starts_with("HTTP/1.1 200 OK\r\n"));
         assert!(head.contains("\r\nContent-Length: 9\r\n"));
         assert!(head.contains("\r\nConnection: keep-alive\r\n"));
         assert!(head.contains("\r\nX-Content-Type-Options: nosniff\r\n"));
         assert!(
-            head.contains("\r\nContent-Security-Policy: default-src 'none'; script-src 'self';")
+            head.contains("\r\nContent-Security-Policy: default-src 'none'; style-src 'self'\r\n")
         );
         assert!(head.ends_with("\r\n\r\n"));
         let css = Response::ok("text/css", Body::Static(b"p{}")).head(true);

@@ -4,7 +4,8 @@
 //! | path | resource |
 //! |---|---|
 //! | `/`, `/index.html`, `/style.css`, ... | embedded files of www/ |
-//! | `/docs/NN-name.md` | the book's chapters, as plain text |
+//! | `/docs/`, `/docs/NN-name.html` | the book: its contents and its chapters as HTML pages |
+//! | `/docs/NN-name.md`, `/docs/SUMMARY.md` | the book's Markdown, as plain text |
 //! | `/api/stats`, `/api/threads`, `/api/pci` | live JSON ([`super::api`]) |
 //! | `/big.bin` | 1 MiB generated while sending, for throughput tests |
 //!
@@ -107,11 +108,12 @@ impl Router<'_> {
                 return response;
             }
         }
-        let (content_type, content, validators) = match resource {
+        let (content_type, content, validators, security_policy) = match resource {
             Resource::File(file) => (
                 file.content_type,
                 Content::Static(file.bytes),
                 file.validators,
+                file.security_policy,
             ),
             Resource::BigFile => (
                 "application/octet-stream",
@@ -123,6 +125,7 @@ impl Router<'_> {
                     etag: BIG_FILE_ETAG,
                     last_modified: None,
                 },
+                None,
             ),
             Resource::Stats => {
                 let scheduler = self.probe.scheduler();
@@ -143,13 +146,18 @@ impl Router<'_> {
         } else {
             None // Range applies to GET only (RFC 9110, section 14.2)
         };
-        cacheable(
+        let mut response = cacheable(
             content_type,
             content,
             validators,
             &request.preconditions,
             range,
-        )
+        );
+        // The page's policy goes with the page (200, 206), not with a 304 or a 416.
+        if response.content_type == Some(content_type) {
+            response.security_policy = security_policy;
+        }
+        response
     }
 }
 
@@ -298,6 +306,11 @@ pub(crate) mod tests {
         let home = router.respond(&request(Method::Get, "/"));
         assert_eq!(home.status, Status::Ok);
         assert!(home.content_type.unwrap().starts_with("text/html"));
+        assert_eq!(home.security_policy, Some(site::DASHBOARD_POLICY));
+        let chapter = router.respond(&request(Method::Get, "/docs/10-http.html"));
+        assert_eq!(chapter.security_policy, Some(site::BOOK_POLICY));
+        let contents = router.respond(&request(Method::Get, "/docs/"));
+        assert!(contents.content_type.unwrap().starts_with("text/html"));
         assert_eq!(home.caching, Caching::Revalidate);
         assert!(home.validators.is_some() && home.accept_ranges);
 
