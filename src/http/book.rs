@@ -11,10 +11,12 @@
 //! - a link to another file the site embeds (`figures/bench.svg`) points at it under `/docs/`;
 //! - a link to a file of the repository that the kernel does not serve (`../README.md`) is no
 //!   link: its text stays, marked as a repository path, since a browser could not follow it;
+//! - a table's column alignment is dropped: it would be a style attribute, which the pages'
+//!   Content-Security-Policy refuses;
 //! - every heading gets the id mdBook gives it (`make book`), so that `01-boot.md#some-heading`
 //!   lands on the same spot in both books and tests/check_docs.py checks both.
 
-use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{Alignment, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use std::collections::HashMap;
 
 /// The page a Markdown file of docs/ becomes: `SUMMARY.md` is `/docs/`, `NAME.md` is
@@ -212,6 +214,12 @@ pub fn render(from: &str, markdown: &str, embedded: &dyn Fn(&str) -> bool) -> Re
                     title,
                     id,
                 })
+            }
+            // pulldown-cmark aligns a column (`|--:|`) with a style attribute, which the
+            // book's Content-Security-Policy refuses (no inline style): columns are left as
+            // the stylesheet sets them.
+            Event::Start(Tag::Table(columns)) => {
+                Event::Start(Tag::Table(vec![Alignment::None; columns.len()]))
             }
             other => other,
         };
@@ -448,6 +456,13 @@ mod tests {
                 ("x here".into(), "#where-we-are".into())
             ]
         );
+    }
+
+    #[test]
+    fn aligned_columns_carry_no_inline_style() {
+        let page = render("a.md", "| n | x |\n|--:|:-:|\n| 1 | 2 |\n", &chapters);
+        assert!(page.body.contains("<th>n</th>") && page.body.contains("<td>2</td>"));
+        assert!(!page.body.contains("style"), "{}", page.body);
     }
 
     #[test]

@@ -200,6 +200,19 @@ def test_dashboard_shows_live_figures_without_script_errors():
                              and f["uptime"] != stale["uptime"], timeout=20)
             print(f"    kernel stopped: badge 'stale' after {noticed:.1f} s; "
                   f"'live' again {time.monotonic() - resumed:.1f} s after cont")
+
+            # A docs link leads to a page of the book (tests/e2e/test_book.py fetches them all):
+            # styled by /book.css, and nothing on it refused by the book's stricter policy.
+            chapter = later["chapters"][0]
+            browser.send("Page.navigate", {"url": f"http://127.0.0.1:{vm.port}{chapter}"})
+            deadline = time.monotonic() + 20
+            styled = "document.readyState === 'complete' && document.querySelector('main h1') !== null" \
+                     " && getComputedStyle(document.querySelector('main')).maxWidth === '800px'"
+            while not browser.evaluate(styled):
+                assert time.monotonic() < deadline, f"{chapter} never showed, styled"
+                time.sleep(0.1)
+            errors = browser.errors()
+            assert not errors, f"{chapter} logged errors: {errors}"
         finally:
             browser.close()
         vm.assert_no_fatal()
