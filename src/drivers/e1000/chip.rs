@@ -458,7 +458,7 @@ impl NetworkCard for E1000 {
         }
     }
 
-    fn stats(&self) -> NicStats {
+    fn stats(&mut self) -> NicStats {
         self.stats
     }
 

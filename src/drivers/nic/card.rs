@@ -52,8 +52,9 @@ pub trait NetworkCard: Send {
     /// Forgets every received frame not yet taken (for tests that want a clean start).
     fn discard_received(&mut self);
 
-    /// A snapshot of the driver's counters.
-    fn stats(&self) -> NicStats;
+    /// A snapshot of the driver's counters. `&mut`: a driver that takes back its transmit
+    /// buffers only when it needs them (the RTL8139) counts the frames sent so far first.
+    fn stats(&mut self) -> NicStats;
 
     /// Looks for work the card should have finished by now (a transmit buffer held too long,
     /// a receive that never completed) and recovers from it, typically by resetting the

@@ -165,7 +165,7 @@ mod tests {
             None
         }
         fn discard_received(&mut self) {}
-        fn stats(&self) -> NicStats {
+        fn stats(&mut self) -> NicStats {
             NicStats::default()
         }
         fn as_any_mut(&mut self) -> &mut dyn Any {

@@ -9,7 +9,8 @@
 //!                   receive bits: drain the ring into the queue, acknowledge after CAPR moved
 //!                                 queue full? mask the receive interrupts (pause) }
 //!   stack ──> receive: paused and the queue half empty? drain again; the ring empty? unmask
-//!   stack ──> transmit: reclaim, claim the next slot, fill it, write TSD (hands it over)
+//!   stack ──> transmit: all four slots busy? reclaim (one TSAD read), still busy? unmask TOK;
+//!             claim the next slot, fill it, write TSD (hands it over)
 //!   network thread ──> watchdog: a slot held too long? reset the chip; a stuck header? reset
 //!                                the receiver
 //! ```
@@ -76,6 +77,8 @@ pub struct Rtl8139<C: ChipIo> {
     /// `enable_interrupts` has run: IMR may unmask events.
     interrupts_on: bool,
     tx_slots: TxSlots,
+    /// TOK is unmasked: only while all four slots are busy (see `reclaim_when_full`).
+    tx_interrupt_armed: bool,
     tx_threshold: EarlyTxThreshold,
     /// ISR read all ones: the chip is gone, and the driver no longer touches it.
     gone: bool,
@@ -95,6 +98,7 @@ impl<C: ChipIo> Rtl8139<C> {
             rx_paused: false,
             interrupts_on: false,
             tx_slots: TxSlots::new(),
+            tx_interrupt_armed: false,
             tx_threshold: EarlyTxThreshold::new(),
             gone: false,
             stats: NicStats::default(),
@@ -151,6 +155,7 @@ impl<C: ChipIo> Rtl8139<C> {
         self.rx_paused = false;
         self.chip.write16(CAPR, self.rx_ring.capr());
         self.tx_slots = TxSlots::new();
+        self.tx_interrupt_armed = false;
         self.update_link();
         let mask = self.interrupt_mask();
         self.chip.write16(IMR, mask);
@@ -170,14 +175,28 @@ impl<C: ChipIo> Rtl8139<C> {
         self.program();
     }
 
-    /// The events IMR lets through: none before `enable_interrupts`, all but the receive
-    /// events while receiving is paused.
+    /// The events IMR lets through: none before `enable_interrupts`; no receive events while
+    /// receiving is paused; TOK only while all four transmit slots are busy.
+    ///
+    /// Why TOK is masked otherwise: a completion interrupt per sent frame is what a driver
+    /// that reclaims slots only from its interrupt handler needs, and this one does not. It
+    /// reclaims when it needs a slot (`reclaim_when_full`), and the only one waiting for a
+    /// completion is a sender that found all four busy, for whom TOK is then unmasked. Under
+    /// emulation the interrupt per frame (ISR read and write, TSD reads, two end-of-interrupts,
+    /// the network thread woken) cost more than the frame's own transmission. TER stays
+    /// unmasked: a failed transmission is handled at once (docs/06-rtl8139.md).
     fn interrupt_mask(&self) -> u16 {
-        match (self.interrupts_on, self.rx_paused) {
-            (false, _) => 0,
-            (true, false) => INT_HANDLED,
-            (true, true) => INT_HANDLED & !INT_RX_EVENTS,
+        if !self.interrupts_on {
+            return 0;
         }
+        let mut mask = INT_HANDLED;
+        if self.rx_paused {
+            mask &= !INT_RX_EVENTS;
+        }
+        if !self.tx_interrupt_armed {
+            mask &= !INT_TX_OK;
+        }
+        mask
     }
 
     /// One round of the interrupt handler, for the events in `pending` (ISR & IMR).
@@ -187,6 +206,13 @@ impl<C: ChipIo> Rtl8139<C> {
         self.acknowledge(pending & !INT_RX_EVENTS);
         if pending & (INT_TX_OK | INT_TX_ERROR) != 0 {
             self.reclaim_tx();
+            if self.tx_interrupt_armed && !self.tx_slots.is_full() {
+                // A slot is free again: the sender that waited can go on, and TOK goes back
+                // to being masked.
+                self.tx_interrupt_armed = false;
+                let mask = self.interrupt_mask();
+                self.chip.write16(IMR, mask);
+            }
         }
         if pending & INT_LINK_CHANGE != 0 {
             self.link_changed();
@@ -338,11 +364,18 @@ impl<C: ChipIo> Rtl8139<C> {
 
     /// Frees the slots the chip has finished with, oldest first, counts them, and recovers
     /// from what went wrong: an abort is retried, an underrun raises the early-transmit
-    /// threshold, an abort past its retries resets the chip.
+    /// threshold, an abort past its retries resets the chip. One read of the transmit
+    /// summary (TSAD at 0x60) tells the state of every slot; none if no slot is busy.
     fn reclaim_tx(&mut self) {
+        if self.tx_slots.busy() == 0 {
+            return;
+        }
+        let summary = self.chip.read16(TX_SUMMARY);
         while let Some(slot) = self.tx_slots.oldest_busy() {
-            let tsd = self.chip.read32(tsd_register(slot));
-            match self.tx_slots.complete_oldest(tsd) {
+            match self
+                .tx_slots
+                .complete_oldest(tsd_from_summary(summary, slot))
+            {
                 None | Some(TxEvent::InFlight) => return,
                 Some(TxEvent::Sent { len }) => {
                     self.stats.tx_packets += 1;
@@ -374,6 +407,32 @@ impl<C: ChipIo> Rtl8139<C> {
                     }
                 }
             }
+        }
+    }
+
+    /// Makes room for a frame: when all four slots are busy, takes back those the chip has
+    /// finished with; when it still holds all four, unmasks TOK, so that the completion
+    /// interrupts and wakes whoever waits for a slot (smoltcp, or the transmit backlog).
+    /// Slots are not reclaimed before they are needed: four frames' completions cost one
+    /// summary read instead of an interrupt each.
+    fn reclaim_when_full(&mut self) {
+        if !self.tx_slots.is_full() {
+            return;
+        }
+        self.reclaim_tx();
+        if self.gone || !self.tx_slots.is_full() || self.tx_interrupt_armed {
+            return;
+        }
+        // ISR.TOK is set by every completion, masked or not, so it is set now for frames
+        // long reclaimed: clear it before unmasking, or it would interrupt at once for
+        // nothing. A slot finishing between that write and the unmask sets TOK again and
+        // interrupts; one finishing before it is found by the second look here.
+        self.acknowledge(INT_TX_OK);
+        self.reclaim_tx();
+        if !self.gone && self.tx_slots.is_full() {
+            self.tx_interrupt_armed = true;
+            let mask = self.interrupt_mask();
+            self.chip.write16(IMR, mask);
         }
     }
 
@@ -416,7 +475,8 @@ impl<C: ChipIo> Rtl8139<C> {
     }
 }
 
-/// TSD0-3: the status register of transmit slot `slot`.
+/// TSD0-3: the status register of transmit slot `slot` (written to hand a frame over; the
+/// driver reads the slots' status through the summary register instead).
 fn tsd_register(slot: usize) -> u16 {
     TSD0 + 4 * slot as u16
 }
@@ -477,7 +537,7 @@ impl<C: ChipIo + Send + 'static> NetworkCard for Rtl8139<C> {
         if self.gone {
             return false;
         }
-        self.reclaim_tx();
+        self.reclaim_when_full();
         !self.gone && !self.tx_slots.is_full()
     }
 
@@ -494,7 +554,7 @@ impl<C: ChipIo + Send + 'static> NetworkCard for Rtl8139<C> {
         if frame.len() < ETHERNET_HEADER_LEN {
             return Err(TxError::TooShort);
         }
-        self.reclaim_tx();
+        self.reclaim_when_full();
         if self.gone {
             return Err(TxError::NoCard);
         }
@@ -539,7 +599,12 @@ impl<C: ChipIo + Send + 'static> NetworkCard for Rtl8139<C> {
         self.rx_queue.clear();
     }
 
-    fn stats(&self) -> NicStats {
+    /// The counters, with the slots the chip has finished so far counted as sent (they are
+    /// otherwise taken back only when needed).
+    fn stats(&mut self) -> NicStats {
+        if !self.gone {
+            self.reclaim_tx();
+        }
         self.stats
     }
 

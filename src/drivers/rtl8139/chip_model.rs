@@ -61,6 +61,8 @@ pub struct ChipModel {
     pub receive_on_isr_write: Option<Vec<u8>>,
     /// Every register write, in order: (register, value).
     pub writes: Vec<(u16, u32)>,
+    /// Every register read, in order.
+    pub reads: Vec<u16>,
     /// Software resets (CR.RST) and receiver resets (RCR writes after the first).
     pub chip_resets: usize,
     pub rcr_writes: usize,
@@ -95,6 +97,7 @@ impl ChipModel {
             accesses_while_gone: 0,
             receive_on_isr_write: None,
             writes: Vec::new(),
+            reads: Vec::new(),
             chip_resets: 0,
             rcr_writes: 0,
             busy_buffer_overwritten: false,
@@ -139,6 +142,44 @@ impl ChipModel {
         self.ring[at + 2..at + 4].copy_from_slice(&length.to_le_bytes());
         self.write_offset = (at + written) % RX_RING_LEN;
         self.isr |= INT_RX_OK;
+    }
+
+    /// A transmitter that hung (`TxBehaviour::Hang`) gets going again: it sends every slot
+    /// handed to it, raising TOK for each.
+    pub fn resume_sending(&mut self) {
+        self.tx_behaviour = TxBehaviour::Send;
+        self.serve_slots();
+    }
+
+    /// How many times `register` was read.
+    pub fn reads_of(&self, register: u16) -> usize {
+        self.reads.iter().filter(|&&read| read == register).count()
+    }
+
+    /// How many times `register` was written.
+    pub fn writes_to(&self, register: u16) -> usize {
+        self.writes
+            .iter()
+            .filter(|&&(written, _)| written == register)
+            .count()
+    }
+
+    /// TSAD (0x60) as QEMU's rtl8139.c computes it from the four TSD registers.
+    fn transmit_summary(&self) -> u32 {
+        let mut summary = 0;
+        for (slot, tsd) in self.tsd.iter().enumerate() {
+            for (group, bit) in [
+                (3, TSD_TX_OK),
+                (2, TSD_UNDERRUN),
+                (1, TSD_ABORTED),
+                (0, TSD_OWN),
+            ] {
+                if tsd & bit != 0 {
+                    summary |= 1 << (group * 4 + slot);
+                }
+            }
+        }
+        summary
     }
 
     fn reset(&mut self) {
@@ -202,6 +243,7 @@ impl ChipModel {
             self.accesses_while_gone += 1;
             return u32::MAX >> (32 - width);
         }
+        self.reads.push(register);
         match register {
             _ if (IDR0..IDR0 + 6).contains(&register) => {
                 u32::from(self.mac[usize::from(register - IDR0)])
@@ -219,6 +261,7 @@ impl ChipModel {
                 )
             }
             CBR => self.write_offset as u32,
+            TX_SUMMARY => self.transmit_summary(),
             ISR => u32::from(self.isr | self.stuck_isr),
             IMR => u32::from(self.imr),
             MPC => self.mpc,

@@ -7,6 +7,10 @@ use crate::drivers::rtl8139::rx_ring::RX_STALL_TIMEOUT_MS;
 use crate::drivers::rtl8139::rx_ring::ring_model::frame;
 use crate::drivers::rtl8139::tx_slots::TX_TIMEOUT_MS;
 
+/// IMR while all is well: every event the driver handles but TOK, which is unmasked only
+/// while all four transmit slots are busy.
+const USUAL_MASK: u16 = INT_HANDLED & !INT_TX_OK;
+
 /// A driver started on a fresh model, interrupts enabled.
 fn started() -> Rtl8139<ChipModel> {
     let mut nic = Rtl8139::start(ChipModel::new()).expect("the model resets at once");
@@ -33,7 +37,7 @@ fn brings_the_chip_up_and_receives_a_frame() {
     let mut nic = started();
     assert_eq!(nic.mac(), [0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
     assert!(nic.link_up());
-    assert_eq!(model(&mut nic).imr, INT_HANDLED);
+    assert_eq!(model(&mut nic).imr, USUAL_MASK);
     let sent = frame(100, 1);
     assert!(model(&mut nic).receive(&sent));
     assert!(nic.service_interrupt());
@@ -152,7 +156,7 @@ fn a_full_queue_pauses_the_receive_interrupts_until_the_stack_catches_up() {
     }
     assert!(nic.service_interrupt());
     assert_eq!(nic.stats().rx_pauses, 1);
-    assert_eq!(model(&mut nic).imr, INT_HANDLED & !INT_RX_EVENTS);
+    assert_eq!(model(&mut nic).imr, USUAL_MASK & !INT_RX_EVENTS);
     // Paused: new frames raise ROK, but it is masked: not the driver's interrupt.
     assert!(model(&mut nic).receive(&frame(61, 0xee)));
     assert!(!nic.service_interrupt());
@@ -161,7 +165,7 @@ fn a_full_queue_pauses_the_receive_interrupts_until_the_stack_catches_up() {
     assert_eq!(received(&mut nic), expected);
     assert_eq!(
         model(&mut nic).imr,
-        INT_HANDLED,
+        USUAL_MASK,
         "unmasked once the ring is empty"
     );
     assert_eq!(nic.stats().rx_dropped, 0);
@@ -224,11 +228,115 @@ fn a_transmission_aborted_past_its_retries_resets_the_chip() {
     assert_eq!(stats.tx_aborts_retried, u64::from(TX_ABORT_RETRIES));
     assert_eq!(stats.tx_errors, 1);
     assert_eq!(model(&mut nic).chip_resets, 2, "start, then the recovery");
-    assert_eq!(model(&mut nic).imr, INT_HANDLED, "interrupts as they were");
+    assert_eq!(model(&mut nic).imr, USUAL_MASK, "interrupts as they were");
     model(&mut nic).tx_behaviour = TxBehaviour::Send;
     nic.transmit(&frame(70, 6)).unwrap();
-    assert!(nic.service_interrupt());
+    assert!(
+        !nic.service_interrupt(),
+        "a frame sent raises no interrupt while slots are free"
+    );
     assert_eq!(model(&mut nic).sent, [frame(70, 6)]);
+}
+
+/// While slots are free, a frame sent raises no interrupt (TOK is masked), and the slots are
+/// taken back only when all four are busy: one summary read (TSAD) for four frames, and no
+/// TSD read at all.
+#[test]
+fn sent_frames_raise_no_interrupt_and_one_summary_read_takes_four_slots_back() {
+    let mut nic = started();
+    let imr_writes = model(&mut nic).writes_to(IMR);
+    for i in 0..TX_SLOT_COUNT {
+        nic.transmit(&frame(1000, i as u8)).unwrap();
+    }
+    assert_eq!(model(&mut nic).sent.len(), TX_SLOT_COUNT);
+    assert_ne!(model(&mut nic).isr & INT_TX_OK, 0, "the chip raised TOK...");
+    assert!(!nic.service_interrupt(), "...but it is masked");
+    assert_eq!(
+        model(&mut nic).reads_of(TX_SUMMARY),
+        0,
+        "nothing reclaimed yet"
+    );
+    nic.transmit(&frame(1000, 9)).unwrap();
+    assert_eq!(model(&mut nic).reads_of(TX_SUMMARY), 1);
+    let tsd_reads: usize = (0..TX_SLOT_COUNT)
+        .map(|slot| model(&mut nic).reads_of(TSD0 + 4 * slot as u16))
+        .sum();
+    assert_eq!(tsd_reads, 0);
+    assert_eq!(
+        model(&mut nic).writes_to(IMR),
+        imr_writes,
+        "TOK never unmasked"
+    );
+    let stats = nic.stats();
+    assert_eq!(stats.tx_packets, TX_SLOT_COUNT as u64 + 1);
+    assert_eq!(stats.tx_bytes, 1000 * (TX_SLOT_COUNT as u64 + 1));
+    assert_eq!(stats.interrupts, 0);
+    assert!(!model(&mut nic).busy_buffer_overwritten);
+}
+
+/// All four slots still the chip's: TOK is unmasked, so that the completion interrupts (and
+/// wakes whoever waits for a slot); the interrupt frees the slots and masks TOK again. A TOK
+/// left set by completions long reclaimed is cleared first and does not interrupt.
+#[test]
+fn four_busy_slots_unmask_tok_and_its_interrupt_frees_them() {
+    let mut nic = started();
+    nic.transmit(&frame(60, 0)).unwrap();
+    model(&mut nic).tx_behaviour = TxBehaviour::Hang;
+    for i in 1..=TX_SLOT_COUNT {
+        nic.transmit(&frame(60, i as u8)).unwrap();
+    }
+    assert!(!nic.can_transmit());
+    assert_eq!(model(&mut nic).imr, INT_HANDLED, "TOK unmasked");
+    assert!(!nic.service_interrupt(), "the stale TOK was cleared");
+    assert_eq!(nic.transmit(&frame(60, 9)), Err(TxError::Busy));
+    model(&mut nic).resume_sending();
+    assert!(nic.service_interrupt(), "the completion interrupts");
+    assert_eq!(model(&mut nic).imr, USUAL_MASK, "TOK masked again");
+    assert!(nic.can_transmit());
+    assert_eq!(nic.stats().tx_packets, TX_SLOT_COUNT as u64 + 1);
+    assert_eq!(model(&mut nic).sent.len(), TX_SLOT_COUNT + 1);
+}
+
+/// A failed transmission interrupts even with TOK masked (TER is not), and the reclaim it
+/// triggers walks every slot from the oldest: those sent before it and not yet taken back
+/// are counted, the aborted one is retried.
+#[test]
+fn an_abort_behind_slots_not_yet_reclaimed_is_retried_and_every_slot_counted() {
+    let mut nic = started();
+    nic.transmit(&frame(100, 1)).unwrap();
+    nic.transmit(&frame(100, 2)).unwrap();
+    model(&mut nic).tx_behaviour = TxBehaviour::Abort(1);
+    nic.transmit(&frame(100, 3)).unwrap();
+    assert!(nic.service_interrupt(), "TER interrupts");
+    let stats = nic.stats();
+    assert_eq!(stats.tx_aborts_retried, 1);
+    assert_eq!(stats.tx_packets, 3);
+    assert_eq!(stats.tx_errors, 0);
+    assert_eq!(
+        model(&mut nic).sent,
+        [frame(100, 1), frame(100, 2), frame(100, 3)]
+    );
+}
+
+/// Slots the chip finished but the driver has not taken back yet (nothing needed them) never
+/// look stuck to the watchdog: it reclaims first, and times only what the chip still holds.
+#[test]
+fn finished_slots_not_yet_reclaimed_never_trip_the_watchdog() {
+    let mut nic = started();
+    let start = model(&mut nic).now_ms;
+    nic.transmit(&frame(60, 1)).unwrap();
+    nic.transmit(&frame(60, 2)).unwrap();
+    model(&mut nic).now_ms = start + TX_TIMEOUT_MS / 2;
+    model(&mut nic).tx_behaviour = TxBehaviour::Hang;
+    nic.transmit(&frame(60, 3)).unwrap();
+    model(&mut nic).now_ms = start + TX_TIMEOUT_MS;
+    assert_eq!(nic.watchdog(), Some(TX_TIMEOUT_MS / 2));
+    assert_eq!(nic.stats().tx_timeouts, 0);
+    assert_eq!(nic.stats().tx_packets, 2);
+    model(&mut nic).now_ms = start + TX_TIMEOUT_MS / 2 + TX_TIMEOUT_MS;
+    assert_eq!(nic.watchdog(), None);
+    assert_eq!(nic.stats().tx_timeouts, 1);
+    assert_eq!(nic.stats().tx_errors, 1, "only the frame the chip held");
 }
 
 #[test]
