@@ -544,14 +544,26 @@ impl<C: ChipIo + Send + 'static> NetworkCard for Rtl8139<C> {
     /// Copies `frame` (an Ethernet frame without CRC; the chip appends it) into the next
     /// slot and starts its transmission. Refuses instead of overwriting a busy slot.
     fn transmit(&mut self, frame: &[u8]) -> Result<(), TxError> {
+        self.transmit_with(frame.len(), &mut |buffer| buffer.copy_from_slice(frame))
+    }
+
+    /// Lends the next slot's own buffer to `fill`, which writes the frame there (smoltcp
+    /// builds it in place: src/drivers/nic/device.rs), zero-pads it and starts its
+    /// transmission. `fill` runs only once the slot is claimed, so a refusal leaves the
+    /// caller its frame to make.
+    fn transmit_with(
+        &mut self,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<(), TxError> {
         if self.gone {
             return Err(TxError::NoCard);
         }
-        if frame.len() > MAX_TX_FRAME_LEN {
+        if len > MAX_TX_FRAME_LEN {
             self.stats.tx_dropped_too_long += 1;
             return Err(TxError::TooLong);
         }
-        if frame.len() < ETHERNET_HEADER_LEN {
+        if len < ETHERNET_HEADER_LEN {
             return Err(TxError::TooShort);
         }
         self.reclaim_when_full();
@@ -559,13 +571,13 @@ impl<C: ChipIo + Send + 'static> NetworkCard for Rtl8139<C> {
             return Err(TxError::NoCard);
         }
         let now = self.chip.now_ms();
-        let Some(slot) = self.tx_slots.claim(frame.len(), now) else {
+        let Some(slot) = self.tx_slots.claim(len, now) else {
             return Err(TxError::Busy);
         };
-        let padded_len = frame.len().max(MIN_TX_FRAME_LEN);
-        self.chip.fill_tx_buffer(slot, frame, padded_len);
+        let padded_len = len.max(MIN_TX_FRAME_LEN);
+        self.chip.fill_tx_buffer(slot, len, padded_len, fill);
         // Writing SIZE (with OWN clear) hands the slot to the chip and starts its DMA. This
-        // port write is the release: the copy above is in RAM before it happens.
+        // port write is the release: the frame written above is in RAM before it happens.
         self.chip.write32(
             tsd_register(slot),
             padded_len as u32 | self.tx_threshold.tsd_bits(),

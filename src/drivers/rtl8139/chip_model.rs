@@ -374,13 +374,19 @@ impl ChipIo for ChipModel {
         0x20_0000 + 0x1000 * slot as u32
     }
 
-    fn fill_tx_buffer(&mut self, slot: usize, frame: &[u8], padded_len: usize) {
+    fn fill_tx_buffer(
+        &mut self,
+        slot: usize,
+        len: usize,
+        padded_len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) {
         let owned_by_host = self.tsd[slot] & TSD_OWN != 0;
         if !owned_by_host {
             self.busy_buffer_overwritten = true;
         }
-        self.tx_buffers[slot][..frame.len()].copy_from_slice(frame);
-        self.tx_buffers[slot][frame.len()..padded_len].fill(0);
+        self.tx_buffers[slot][..padded_len].fill(0);
+        fill(&mut self.tx_buffers[slot][..len]);
     }
 
     fn now_ms(&self) -> u64 {

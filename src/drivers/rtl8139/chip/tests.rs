@@ -194,6 +194,51 @@ fn short_frames_are_padded_and_a_busy_slot_is_never_overwritten() {
     assert_eq!(&slot0[42..], &[0; 18]);
 }
 
+/// A frame made in place goes into the slot's own buffer, which it gets zeroed: neither the
+/// padding of a short frame nor the bytes it leaves unwritten carry what a longer frame left
+/// there. A frame refused (slots busy, too long) is never written, and a busy slot is not
+/// touched.
+#[test]
+fn a_frame_made_in_place_fills_the_slot_and_is_padded_over_stale_bytes() {
+    let mut nic = started();
+    for i in 0..TX_SLOT_COUNT {
+        nic.transmit(&[0xaa; 1000][..1000 - i]).unwrap();
+    }
+    let mut calls = 0;
+    let mut seen_only_zeros = false;
+    nic.transmit_with(42, &mut |buffer| {
+        calls += 1;
+        seen_only_zeros = buffer.iter().all(|&b| b == 0);
+        // An Ethernet header, and nothing written after it.
+        buffer[..14].fill(0x11)
+    })
+    .unwrap();
+    assert_eq!(calls, 1);
+    assert!(
+        seen_only_zeros,
+        "lent zeroed, not with the old frame's bytes"
+    );
+    let mut expected = vec![0x11; 14];
+    expected.resize(60, 0);
+    assert_eq!(model(&mut nic).sent.last(), Some(&expected));
+    assert_eq!(&model(&mut nic).tx_buffers[0][..60], &expected[..]);
+    model(&mut nic).tx_behaviour = TxBehaviour::Hang;
+    for _ in 1..TX_SLOT_COUNT {
+        nic.transmit(&frame(70, 1)).unwrap();
+    }
+    nic.transmit(&frame(70, 1)).unwrap();
+    assert_eq!(
+        nic.transmit_with(60, &mut |_| calls += 1),
+        Err(TxError::Busy)
+    );
+    assert_eq!(
+        nic.transmit_with(2000, &mut |_| calls += 1),
+        Err(TxError::TooLong)
+    );
+    assert_eq!(calls, 1, "refused frames are not written");
+    assert!(!model(&mut nic).busy_buffer_overwritten);
+}
+
 /// A transmission aborted twice (collisions) is sent again each time with TCR.CLRABT, and
 /// then goes out: counted as two retries and one frame sent.
 #[test]
