@@ -6,7 +6,8 @@
 //! ```text
 //!   interrupt ──> service_interrupt: loop (bounded) { read ISR; ISR & IMR == 0? done
 //!                   transmit/link bits: acknowledge, then reclaim slots / read BMSR
-//!                   receive bits: drain the ring into the queue, acknowledge after CAPR moved
+//!                   receive bits: drain the ring into the queue (one CBR read and one CAPR
+//!                                 write per batch), acknowledge after CAPR moved
 //!                                 queue full? mask the receive interrupts (pause) }
 //!   stack ──> receive: paused and the queue half empty? drain again; the ring empty? unmask
 //!   stack ──> transmit: all four slots busy? reclaim (one TSAD read), still busy? unmask TOK;
@@ -268,21 +269,43 @@ impl<C: ChipIo> Rtl8139<C> {
         }
     }
 
-    /// Moves complete packets from the ring to the queue until the chip says the ring is
-    /// empty (CR.BUFE), the queue is full, or a header needs waiting or a reset. Ends within
-    /// `RX_QUEUE_FRAMES` + 1 rounds: every round queues a frame or returns.
+    /// Moves complete packets from the ring to the queue until the ring is empty, the queue is
+    /// full, or a header needs waiting or a reset.
+    ///
+    /// The chip is asked once per batch, not once per packet: CBR is read, every packet
+    /// before it is taken, then CAPR is written once for all of them and CBR read again. The
+    /// ring is empty when the read offset has caught up with a CBR read made after the last
+    /// packet was taken (what CR.BUFE says, without a CR read per packet). Under emulation
+    /// each port access is a trip out of the guest into QEMU's device model, and a download's
+    /// ACKs arrive a few at a time: a CR read, a CBR read and a CAPR write per packet cost
+    /// more than copying the packet (docs/08-network.md has the figures).
+    ///
+    /// A header that looks incomplete against a CBR read made before the last packet was
+    /// taken may simply be newer than that read: CBR is read again before the header's stall
+    /// clock starts, so only a header incomplete against a fresh CBR is waited on (and reset
+    /// after `RX_STALL_TIMEOUT_MS`). Ends within 2 × `RX_QUEUE_FRAMES` + 2 rounds: every
+    /// round queues a frame, reads CBR again after one, or returns.
     fn drain_ring(&mut self) -> Drained {
-        loop {
-            if self.ring_is_empty() {
-                self.rx_stall.clear();
-                return Drained::Empty;
+        // Reading CBR is the acquire: what the chip wrote before it moved CBR is in RAM, and
+        // the reads of the ring come after this port read (src/drivers/rtl8139/mod.rs).
+        let mut write_offset = usize::from(self.chip.read16(CBR));
+        // `write_offset` was read after the last packet taken (or none was taken).
+        let mut fresh = true;
+        // Packets were taken since CAPR was last written.
+        let mut capr_behind = false;
+        let drained = loop {
+            if self.rx_ring.read_offset() == write_offset {
+                if fresh {
+                    self.rx_stall.clear();
+                    break Drained::Empty;
+                }
+                write_offset = self.next_batch(&mut capr_behind);
+                fresh = true;
+                continue;
             }
             if self.rx_queue.is_full() {
-                return Drained::QueueFull;
+                break Drained::QueueFull;
             }
-            // Reading CBR is the acquire: what the chip wrote before it moved CBR is in RAM,
-            // and the reads below come after this port read (src/drivers/rtl8139/mod.rs).
-            let write_offset = usize::from(self.chip.read16(CBR));
             match self.rx_ring.next_packet(self.chip.rx_ring(), write_offset) {
                 Ok(packet) => {
                     self.rx_stall.clear();
@@ -293,14 +316,20 @@ impl<C: ChipIo> Rtl8139<C> {
                     let _ = self
                         .rx_queue
                         .push(packet.len(), |buffer| packet.copy_to(ring, buffer));
-                    // CAPR only after the copy: from this write on, the chip may overwrite the
-                    // packet's bytes.
-                    self.chip.write16(CAPR, self.rx_ring.capr());
+                    capr_behind = true;
+                    fresh = false;
                 }
-                Err(RxError::Empty) => return Drained::Empty,
+                Err(RxError::Empty | RxError::Incomplete) if !fresh => {
+                    write_offset = self.next_batch(&mut capr_behind);
+                    fresh = true;
+                }
+                Err(RxError::Empty) => {
+                    self.rx_stall.clear();
+                    break Drained::Empty;
+                }
                 Err(RxError::Incomplete) => {
                     if !self.rx_stall.expired(self.chip.now_ms()) {
-                        return Drained::Waiting;
+                        break Drained::Waiting;
                     }
                     log::warn!(
                         "rtl8139: the packet at ring offset {:#x} is still incomplete after \
@@ -322,6 +351,24 @@ impl<C: ChipIo> Rtl8139<C> {
                     return Drained::Reset;
                 }
             }
+        };
+        self.give_back(&mut capr_behind);
+        drained
+    }
+
+    /// The batch read so far is taken: gives its space back, then asks how far the chip has
+    /// written meanwhile (CBR, the acquire for the next batch).
+    fn next_batch(&mut self, capr_behind: &mut bool) -> usize {
+        self.give_back(capr_behind);
+        usize::from(self.chip.read16(CBR))
+    }
+
+    /// Writes CAPR if packets were taken since it was last written. Only after their copies:
+    /// from this write on, the chip may overwrite their bytes.
+    fn give_back(&mut self, capr_behind: &mut bool) {
+        if *capr_behind {
+            self.chip.write16(CAPR, self.rx_ring.capr());
+            *capr_behind = false;
         }
     }
 

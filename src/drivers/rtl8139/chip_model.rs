@@ -26,6 +26,9 @@ pub enum TxBehaviour {
     Hang,
 }
 
+/// Something the chip does at a moment a test chooses (see `ChipModel::on_capr_write`).
+pub type ChipAction = Box<dyn FnOnce(&mut ChipModel) + Send>;
+
 pub struct ChipModel {
     pub mac: [u8; 6],
     pub now_ms: u64,
@@ -59,6 +62,11 @@ pub struct ChipModel {
     /// A frame the chip receives at the moment the driver writes ISR, before the write takes
     /// effect: the race between the last BUFE check and the acknowledgement.
     pub receive_on_isr_write: Option<Vec<u8>>,
+    /// What the chip does the next time the driver writes CAPR (after the write): frames
+    /// that arrive, or a packet finished, while the driver works through a batch.
+    pub on_capr_write: Option<ChipAction>,
+    /// Where `receive_unfinished` left a packet half written.
+    unfinished_at: Option<usize>,
     /// Every register write, in order: (register, value).
     pub writes: Vec<(u16, u32)>,
     /// Every register read, in order.
@@ -96,6 +104,8 @@ impl ChipModel {
             gone: false,
             accesses_while_gone: 0,
             receive_on_isr_write: None,
+            on_capr_write: None,
+            unfinished_at: None,
             writes: Vec::new(),
             reads: Vec::new(),
             chip_resets: 0,
@@ -138,6 +148,7 @@ impl ChipModel {
             (frame_len + CRC_LEN) as u16
         };
         let at = self.write_offset;
+        self.unfinished_at = Some(at);
         self.ring[at..at + 2].copy_from_slice(&RX_STATUS_OK.to_le_bytes());
         self.ring[at + 2..at + 4].copy_from_slice(&length.to_le_bytes());
         self.write_offset = (at + written) % RX_RING_LEN;
@@ -180,6 +191,16 @@ impl ChipModel {
             }
         }
         summary
+    }
+
+    /// The chip finishes the packet `receive_unfinished` started, as `frame`.
+    pub fn finish_unfinished(&mut self, frame: &[u8]) {
+        let at = self
+            .unfinished_at
+            .take()
+            .expect("a packet was left unfinished");
+        self.write_offset = ring_model::receive(&mut self.ring, at, frame);
+        self.isr |= INT_RX_OK;
     }
 
     fn reset(&mut self) {
@@ -293,7 +314,12 @@ impl ChipModel {
                     self.transmitter_on = value as u8 & CR_TRANSMITTER_ENABLE != 0;
                 }
             }
-            CAPR => self.read_offset = usize::from((value as u16).wrapping_add(16)) % RX_RING_LEN,
+            CAPR => {
+                self.read_offset = usize::from((value as u16).wrapping_add(16)) % RX_RING_LEN;
+                if let Some(then) = self.on_capr_write.take() {
+                    then(self);
+                }
+            }
             ISR => {
                 if let Some(frame) = self.receive_on_isr_write.take() {
                     self.receive(&frame);
