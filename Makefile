@@ -38,7 +38,7 @@ endif
 # The card on QEMU's user network (netdev n0, for set_link and filter-dump): $(call qemu_nic,NETDEV-OPTIONS)
 qemu_nic = $(if $(filter default,$(NIC)),-nic user$(1),-netdev user$(1) -device $(NIC),netdev=n0)
 
-.PHONY: all kernel iso run debug bochs test soak synflood udpflood lossylink unit-test lint bench book clean deps-build deps-run
+.PHONY: all kernel iso run debug bochs test soak exercise exercises synflood udpflood lossylink unit-test lint bench book clean deps-build deps-run
 
 all: iso
 
@@ -146,6 +146,16 @@ book:
 	@test -x "$(MDBOOK)" || cargo install mdbook --locked
 	$(MDBOOK) build docs
 	@echo "open build/book/index.html"
+
+# The walkthrough's exercises: `make exercise EX=4.1` says whether exercise 4.1 is solved in
+# this tree (tests/exercises/check.py; --list in `make exercise EX=--list`); `make exercises`
+# proves every check against its reference solution in docs/solutions/ (tests/exercises/verify.py).
+exercise: deps-run
+	@test -n "$(EX)" || { echo "usage: make exercise EX=N.M (the number in the chapter)"; exit 2; }
+	@python3 tests/exercises/check.py $(EX)
+
+exercises: deps-run
+	python3 tests/exercises/verify.py
 
 unit-test:
 	cargo test --lib --target $(HOST_TARGET)

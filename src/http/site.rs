@@ -70,7 +70,7 @@ mod tests {
     fn content_types() {
         assert_eq!(content_type("/a/b.css"), "text/css; charset=utf-8");
         assert_eq!(
-            content_type("/docs/08-network.md"),
+            content_type("/docs/09-network.md"),
             "text/plain; charset=utf-8"
         );
         assert_eq!(content_type("/noext"), "application/octet-stream");

@@ -1,5 +1,5 @@
 //! The network stack: smoltcp over the network card, driven by one network thread, with blocking
-//! TCP sockets shaped like `std::net` on top. Chapter: docs/08-network.md.
+//! TCP sockets shaped like `std::net` on top. Chapter: docs/09-network.md.
 //!
 //! | file | what |
 //! |---|---|
@@ -63,7 +63,7 @@ mod kernel_side {
             log::warn!("net: no network card, networking off");
             return false;
         };
-        // TCP's initial sequence numbers: RDSEED, RDRAND or TSC jitter (docs/08-network.md).
+        // TCP's initial sequence numbers: RDSEED, RDRAND or TSC jitter (docs/09-network.md).
         let seed = crate::cpu::random::seed().0;
         let stack = Stack::new(nic, mac, address, time::uptime_ms(), seed);
         match address {

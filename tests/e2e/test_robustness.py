@@ -1,4 +1,4 @@
-"""Robustness end to end (docs/10-robustness.md): one boot of the default kernel, then faults
+"""Robustness end to end (docs/11-robustness.md): one boot of the default kernel, then faults
 and floods, each followed by proof that the server still answers and gave back what it took.
 
 - the NIC link taken down and up through the QEMU monitor while a client waits;

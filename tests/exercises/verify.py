@@ -1,0 +1,106 @@
+"""Proves every checked exercise (run by `make test`): on a scratch copy of the tree, the check
+must fail on the unsolved tree and pass once docs/solutions/N.M.patch is applied. So every
+exercise is solvable, every check tells solved from unsolved, and a change that breaks a
+solution or makes a check pass by itself is caught.
+
+    python3 tests/exercises/verify.py          # every exercise
+    python3 tests/exercises/verify.py 4.1 7.2  # some of them
+
+The scratch copy is build/exercise-scratch; its target/ stays between runs, so after the first
+run each exercise costs an incremental build and its check. Ends with "exercises: N passed,
+M failed", one count per exercise.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SCRATCH = os.path.join(ROOT, "build", "exercise-scratch")
+SOLUTIONS = os.path.join(ROOT, "docs", "solutions")
+# Left out of the copy: build outputs (the scratch keeps its own target/), and git's data.
+NOT_COPIED = {"target", "build", ".git", "book"}
+
+sys.path.insert(0, HERE)
+from check import load_checks, sort_key  # noqa: E402
+
+
+def refresh_scratch():
+    """Makes build/exercise-scratch the tree as it is now, keeping its target/. The scratch is a
+    git repository of its own (with no commits), so that `git apply` patches it and not the
+    repository around it."""
+    os.makedirs(SCRATCH, exist_ok=True)
+    if not os.path.isdir(os.path.join(SCRATCH, ".git")):
+        subprocess.run(["git", "init", "-q", SCRATCH], check=True)
+    for name in os.listdir(SCRATCH):
+        if name not in NOT_COPIED:
+            path = os.path.join(SCRATCH, name)
+            shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
+    for name in os.listdir(ROOT):
+        if name in NOT_COPIED:
+            continue
+        source, target = os.path.join(ROOT, name), os.path.join(SCRATCH, name)
+        if os.path.isdir(source):
+            shutil.copytree(source, target, symlinks=True,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+
+
+def check(number):
+    """Runs the check in the scratch tree: (exit status, output)."""
+    result = subprocess.run([sys.executable, "tests/exercises/check.py", number], cwd=SCRATCH,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return result.returncode, result.stdout
+
+
+def git_apply(patch, reverse=False):
+    command = ["git", "apply", "--whitespace=nowarn"] + (["-R"] if reverse else []) + [patch]
+    return subprocess.run(command, cwd=SCRATCH, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+
+
+def verify(number):
+    """None if the exercise's check fails unsolved and passes solved; otherwise what went wrong."""
+    patch = os.path.join(SOLUTIONS, f"{number}.patch")
+    if not os.path.exists(patch):
+        return f"no reference solution docs/solutions/{number}.patch"
+    status, output = check(number)
+    if status != 1:
+        return f"the check does not fail on the unsolved tree (exit {status}):\n{output}"
+    applied = git_apply(patch)
+    if applied.returncode != 0:
+        return f"docs/solutions/{number}.patch no longer applies:\n{applied.stdout}"
+    try:
+        status, output = check(number)
+        if status != 0:
+            return f"the check fails with the reference solution applied:\n{output}"
+    finally:
+        git_apply(patch, reverse=True)
+    return None
+
+
+def main(numbers):
+    checks = load_checks()
+    numbers = numbers or sorted(checks, key=sort_key)
+    refresh_scratch()
+    passed = failed = 0
+    for number in numbers:
+        start = time.monotonic()
+        problem = verify(number) if number in checks else f"no check for exercise {number}"
+        seconds = time.monotonic() - start
+        if problem is None:
+            passed += 1
+            print(f"exercises: {number} ... ok ({seconds:.0f} s)", flush=True)
+        else:
+            failed += 1
+            print(f"exercises: {number} ... FAILED\n{problem}", flush=True)
+    print(f"exercises: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
