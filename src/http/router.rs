@@ -125,7 +125,7 @@ const BIG_FILE_PERIOD_BYTES: [u8; BIG_FILE_PERIOD] = {
 /// Made by copying the period, one `memcpy` per 251 bytes, not by a division per byte: the
 /// byte loop was 5 to 20% of the guest's busy time while /big.bin was served under QEMU
 /// (bench/profile.py), more when the loop happened to straddle a 4 KiB page of code, which
-/// TCG runs without chaining its translated blocks (docs/08-network.md).
+/// TCG runs without chaining its translated blocks (docs/09-network.md).
 fn big_file_bytes(offset: usize, out: &mut [u8]) {
     let mut phase = offset % BIG_FILE_PERIOD;
     for piece in out.chunks_mut(BIG_FILE_PERIOD) {

@@ -278,7 +278,7 @@ impl<C: ChipIo> Rtl8139<C> {
     /// packet was taken (what CR.BUFE says, without a CR read per packet). Under emulation
     /// each port access is a trip out of the guest into QEMU's device model, and a download's
     /// ACKs arrive a few at a time: a CR read, a CBR read and a CAPR write per packet cost
-    /// more than copying the packet (docs/08-network.md has the figures).
+    /// more than copying the packet (docs/09-network.md has the figures).
     ///
     /// A header that looks incomplete against a CBR read made before the last packet was
     /// taken may simply be newer than that read: CBR is read again before the header's stall
