@@ -93,6 +93,42 @@ fn a_batch_of_frames_costs_one_capr_write_and_two_cbr_reads() {
     assert_eq!(received(&mut nic), frames);
 }
 
+/// A batch that runs across the end of the ring is given back like any other: one CAPR write
+/// for the whole batch, 16 bytes behind the offset after its last packet (the datasheet's
+/// CAPR trails the read pointer by 16), wrapped at the end of the ring.
+#[test]
+fn a_batch_across_the_end_of_the_ring_is_given_back_with_one_capr_write() {
+    let mut nic = started();
+    // Frames taken one at a time until the chip writes near the end of the ring.
+    let mut seed = 0u8;
+    while model(&mut nic).write_offset < RX_RING_LEN - 3000 {
+        assert!(model(&mut nic).receive(&frame(1000, seed)));
+        seed = seed.wrapping_add(1);
+        assert!(nic.service_interrupt());
+        assert_eq!(received(&mut nic).len(), 1);
+    }
+    let start = model(&mut nic).write_offset;
+    let frames: Vec<Vec<u8>> = (0..4).map(|i| frame(1200, 200 + i)).collect();
+    for f in &frames {
+        assert!(model(&mut nic).receive(f));
+    }
+    let end = model(&mut nic).write_offset;
+    assert!(end < start, "the batch runs across the end of the ring");
+    let capr_before = model(&mut nic).writes_to(CAPR);
+    assert!(nic.service_interrupt());
+    assert_eq!(model(&mut nic).writes_to(CAPR) - capr_before, 1);
+    let (_, capr) = *model(&mut nic)
+        .writes
+        .iter()
+        .rev()
+        .find(|(register, _)| *register == CAPR)
+        .expect("CAPR written");
+    assert_eq!(capr as u16, (end as u16).wrapping_sub(16));
+    let chip = model(&mut nic);
+    assert_eq!(chip.read_offset, chip.write_offset, "all given back");
+    assert_eq!(received(&mut nic), frames);
+}
+
 /// Frames that arrive while the driver works through a batch are seen by the CBR read that
 /// follows the batch's CAPR write, and taken in the same drain.
 #[test]
