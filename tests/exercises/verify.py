@@ -43,11 +43,14 @@ def refresh_scratch():
         if name in NOT_COPIED:
             continue
         source, target = os.path.join(ROOT, name), os.path.join(SCRATCH, name)
+        # Copied with new modification times (shutil.copy, not copy2): cargo decides what to
+        # rebuild by them, and a file copied with its old time would look older than the
+        # build the scratch's target/ holds, which may be of a solution's version of it.
         if os.path.isdir(source):
-            shutil.copytree(source, target, symlinks=True,
+            shutil.copytree(source, target, symlinks=True, copy_function=shutil.copy,
                             ignore=shutil.ignore_patterns("__pycache__"))
         else:
-            shutil.copy2(source, target)
+            shutil.copy(source, target)
 
 
 def check(number):
