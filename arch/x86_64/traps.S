@@ -1,7 +1,7 @@
 // Interrupt and exception entry stubs, one per IDT vector (0..255).
 //
 // On an interrupt the CPU pushes SS, RSP, RFLAGS, CS, RIP and, for some exceptions, an error
-// code (SDM 3A, 6.14.1 "64-Bit Mode Stack Frame"). To give every vector the same frame, each
+// code (SDM 3A, 6.14.2 "64-Bit Mode Stack Frame"). To give every vector the same frame, each
 // stub pushes a zero where the CPU pushed no error code, then its vector number, and jumps to
 // trap_common, which saves the general-purpose registers and calls the Rust dispatcher with a
 // pointer to the whole frame (struct TrapFrame in src/cpu/trap.rs).

@@ -9,7 +9,7 @@ pub const TRAP_STUB_SIZE: u64 = 16;
 
 /// What the stack holds when `trap_dispatch` is called, lowest address first: the registers
 /// pushed by `trap_common`, the vector and error code pushed by the stub, then the frame the
-/// CPU pushed itself (SDM vol. 3A, 6.14.1). A handler may change fields: `iretq` reloads them.
+/// CPU pushed itself (SDM vol. 3A, 6.14.2). A handler may change fields: `iretq` reloads them.
 #[repr(C)]
 #[derive(Debug, Clone, Default)]
 pub struct TrapFrame {

@@ -155,12 +155,22 @@ fn preemption_preserves_registers() -> Result<(), String> {
     Ok(())
 }
 
+/// How many ticks late a wake-up may be seen. The scheduler wakes a sleeper in the tick its
+/// deadline falls in, so on an idle guest the lateness is 0 or 1. But QEMU re-delivers PIT
+/// ticks it could not deliver while the host did not run the guest (its "lost tick" policy), in
+/// a burst: under a busy host the woken thread can find a few more ticks counted before its
+/// first instruction. Early is always wrong; a little late is the host's doing.
+const TICKS_LATE_ALLOWED: u64 = 10;
+
 fn sleep_50ms_wakes_on_time() -> Result<(), String> {
     for _ in 0..3 {
         let start = time::ticks();
         sched::sleep_ms(50);
         let slept = time::ticks() - start;
-        ktest_assert!((50..=51).contains(&slept), "slept {slept} ticks for 50 ms");
+        ktest_assert!(
+            (50..=50 + TICKS_LATE_ALLOWED).contains(&slept),
+            "slept {slept} ticks for 50 ms"
+        );
     }
     Ok(())
 }
@@ -295,7 +305,7 @@ fn wait_timeout_expires_and_wakes() -> Result<(), String> {
     let waited = time::ticks() - start;
     ktest_assert!(!held, "a false condition was reported true");
     ktest_assert!(
-        (20..=21).contains(&waited),
+        (20..=20 + TICKS_LATE_ALLOWED).contains(&waited),
         "timed out after {waited} ticks"
     );
 

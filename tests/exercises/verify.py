@@ -11,6 +11,7 @@ run each exercise costs an incremental build and its check. Ends with "exercises
 M failed", one count per exercise.
 """
 
+import filecmp
 import os
 import shutil
 import subprocess
@@ -31,26 +32,45 @@ from check import load_checks, sort_key  # noqa: E402
 def refresh_scratch():
     """Makes build/exercise-scratch the tree as it is now, keeping its target/. The scratch is a
     git repository of its own (with no commits), so that `git apply` patches it and not the
-    repository around it."""
+    repository around it.
+
+    Files are synchronised, not copied afresh: a file whose content did not change keeps its
+    time stamp, and a changed file gets a new one. Cargo decides what to rebuild by comparing
+    time stamps, so a copy that kept the tree's (older) times would leave a binary built from
+    the last solution applied here looking up to date."""
     os.makedirs(SCRATCH, exist_ok=True)
     if not os.path.isdir(os.path.join(SCRATCH, ".git")):
         subprocess.run(["git", "init", "-q", SCRATCH], check=True)
-    for name in os.listdir(SCRATCH):
-        if name not in NOT_COPIED:
-            path = os.path.join(SCRATCH, name)
+    stamp = os.path.join(SCRATCH, ".git", "synchronised")
+    synchronise(ROOT, SCRATCH, skip=NOT_COPIED)
+    if not os.path.exists(stamp):
+        # A scratch copied by an older verify.py kept the tree's time stamps: renew them all once.
+        for folder, _, files in os.walk(SCRATCH):
+            if os.path.relpath(folder, SCRATCH).split(os.sep)[0] not in NOT_COPIED:
+                for name in files:
+                    os.utime(os.path.join(folder, name))
+        open(stamp, "w").close()
+
+
+def synchronise(source, target, skip=()):
+    """Makes the folder `target` hold what `source` holds (leaving out the names in `skip`
+    and __pycache__), rewriting only the files that differ."""
+    skip = set(skip) | {"__pycache__"}
+    names = {name for name in os.listdir(source) if name not in skip}
+    for name in os.listdir(target):
+        path = os.path.join(target, name)
+        if name not in skip and (name not in names or os.path.islink(path)
+                                 or os.path.isdir(path) != os.path.isdir(os.path.join(source, name))):
             shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
-    for name in os.listdir(ROOT):
-        if name in NOT_COPIED:
-            continue
-        source, target = os.path.join(ROOT, name), os.path.join(SCRATCH, name)
-        # Copied with new modification times (shutil.copy, not copy2): cargo decides what to
-        # rebuild by them, and a file copied with its old time would look older than the
-        # build the scratch's target/ holds, which may be of a solution's version of it.
-        if os.path.isdir(source):
-            shutil.copytree(source, target, symlinks=True, copy_function=shutil.copy,
-                            ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, target)
+    for name in names:
+        here, there = os.path.join(source, name), os.path.join(target, name)
+        if os.path.islink(here):
+            os.symlink(os.readlink(here), there)
+        elif os.path.isdir(here):
+            os.makedirs(there, exist_ok=True)
+            synchronise(here, there)
+        elif not (os.path.exists(there) and filecmp.cmp(here, there, shallow=False)):
+            shutil.copy(here, there)
 
 
 def check(number):
