@@ -338,6 +338,38 @@ def report(frames, status):
     return "\n".join(lines)
 
 
+def self_test():
+    """The decoder on frames of a real capture (run by tests/check_docs.py); raises
+    AssertionError."""
+    arp = bytes.fromhex("ffffffffffff5254001234560806000108000604000152540012345"
+                        "60a00020fffffffffffff0a000202") + bytes(18)
+    syn = bytes.fromhex("52540012345652550a00020208004500002c00020000400662ba0a0002020a00020f"
+                        "b79800500005dc01000000006002ffffec260000020405b40000")
+    syn_ack = bytes.fromhex("52550a00020252540012345608004500002c00004000400622bc0a00020f0a000202"
+                            "0050b798c9c7a96b0005dc026012100068e20000020405b40000")
+    fin = bytes.fromhex("52540012345652550a00020208004500002800080000400662b80a0002020a00020f"
+                        "b79800500005dc02c9c7a96c5011ffff00000000") + bytes(6)
+    last_ack = bytes.fromhex("52550a00020252540012345608004500002800004000400622c00a00020f0a000202"
+                             "0050b798c9c7a96c0005dc035010100000000000") + bytes(6)
+    frames = decode([arp, syn, syn_ack])
+    assert frames[0].summary == "52:54:00:12:34:56 -> broadcast  ARP who has 10.0.2.2? tell 10.0.2.15", frames[0].summary
+    assert frames[0].details()[-1] == "  0030  00 00 00 00 00 00 00 00 00 00 00 00", frames[0].details()
+    assert frames[1].summary == ("10.0.2.2:47000 -> 10.0.2.15:80  TCP [SYN] seq 0, window 65535, 0 bytes, "
+                                 "MSS 1460"), frames[1].summary
+    assert frames[2].summary == ("10.0.2.15:80 -> 10.0.2.2:47000  TCP [SYN, ACK] seq 0, ack 1, window 4096, "
+                                 "0 bytes, MSS 1460"), frames[2].summary
+    assert not any(line.startswith("  0000") for line in frames[2].details()), "a hex dump of varying bytes"
+    # The close: a FIN from each side, each acknowledged.
+    assert not closed(decode([syn, syn_ack, fin]))
+    assert not closed(decode([syn, syn_ack, fin, last_ack]))
+    server_fin = bytearray(last_ack)
+    server_fin[14 + 20 + 13] = 0x11
+    client_ack = bytearray(fin)
+    client_ack[14 + 20 + 4:14 + 20 + 12] = bytes.fromhex("0005dc03c9c7a96d")
+    client_ack[14 + 20 + 13] = 0x10
+    assert closed(decode([syn, syn_ack, fin, last_ack, bytes(server_fin), bytes(client_ack)]))
+
+
 def main(args):
     iso = args[0] if args else build_iso("")
     frames, status = capture(iso)

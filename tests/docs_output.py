@@ -428,6 +428,9 @@ def build_kernel():
 # --- Self-test of the pure parts (run by tests/check_docs.py) -----------------------------------
 
 def self_test():
+    import capture
+
+    capture.self_test()
     log = ("[    0.005] INFO  pci: 00:03.0 Ethernet controller [10ec:8139] (rev 20), IRQ 11\n"
            "[    0.005] INFO  pci:     BAR0: I/O ports at 0xc000 [size=256]\n"
            "[    0.006] INFO  pci: 6 functions found\n"
