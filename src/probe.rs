@@ -73,7 +73,8 @@ impl KernelProbe for LiveKernel {
             interrupts: driver.interrupts,
             link_up: driver.link_up,
             tcp_sockets_used: stack.tcp_sockets_used as u64,
-            tcp_sockets_max: net::MAX_TCP_SOCKETS as u64,
+            tcp_sockets_max: stack.tcp_sockets_max as u64,
+            tcp_sockets_closing: stack.tcp_sockets_closing as u64,
             half_open_expired: stack.half_open_expired,
         }
     }

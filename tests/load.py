@@ -162,6 +162,19 @@ def idle_figures(address, sockets_idle, timeout=20):
         time.sleep(0.25)
 
 
+def settled_idle_figures(address, sockets_idle, timeout=30):
+    """idle_figures, read until two readings half a second apart agree: a baseline taken while
+    the last connections of a warm-up are still being freed would be too high."""
+    deadline = time.monotonic() + timeout
+    figures, stats = idle_figures(address, sockets_idle)
+    while True:
+        time.sleep(0.5)
+        again, stats = idle_figures(address, sockets_idle)
+        if again == figures or time.monotonic() > deadline:
+            return again, stats
+        figures = again
+
+
 def leak_problems(before, after):
     """What differs between two idle_figures: heap bytes in use, threads and sockets must be
     equal; so must the frames outside the heap (the heap grows into free frames at a peak and

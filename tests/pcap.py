@@ -56,3 +56,65 @@ def padding_problems(frames, source_mac):
         if any(pad):
             problems.append(f"frame {index}: padding after byte {end} is not zero: {pad.hex()}")
     return checked, problems
+
+
+def tcp_segments(path):
+    """Yields (seconds, from_port, to_port, flags, seq, ack, payload_length, payload_start) for
+    each IPv4 TCP segment of a capture (a capture cut to its headers still tells all this)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        return
+    endian = "<" if struct.unpack("<I", data[:4])[0] == 0xA1B2C3D4 else ">"
+    offset = 24
+    while offset + 16 <= len(data):
+        seconds, micros, captured, _ = struct.unpack(endian + "IIII", data[offset:offset + 16])
+        offset += 16
+        frame = data[offset:offset + captured]
+        offset += captured
+        if frame[12:14] != b"\x08\x00" or len(frame) < 34 or frame[23] != 6:
+            continue
+        ihl = (frame[14] & 15) * 4
+        total = struct.unpack(">H", frame[16:18])[0]
+        tcp = ETHERNET_HEADER + ihl
+        if len(frame) < tcp + 20:
+            continue
+        sport, dport, seq, ack, data_offset, flags = struct.unpack(">HHIIBB", frame[tcp:tcp + 14])
+        header = (data_offset >> 4) * 4
+        yield (seconds + micros / 1e6, sport, dport, flags, seq, ack, total - ihl - header,
+               frame[tcp + header:tcp + header + 32])
+
+
+FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
+
+
+def close_problems(path, server_port=80):
+    """What a capture shows of connections ending badly, from the server's side: resets it
+    sent (one answering a SYN means no socket was listening: the client sees "connection
+    reset"), and FINs it had to send again (its first went unacknowledged, or the peer's
+    acknowledgement was not taken). Returns (counts, the segments of the connection of the
+    first reset, a refused SYN rather than any other if there is one)."""
+    counts = {"resets": 0, "refused_syns": 0, "fins": 0, "fins_sent_again": 0}
+    fins, flows = {}, {}
+    first_reset = first_refusal = None
+    for segment in tcp_segments(path):
+        _, sport, dport, flags, seq, _, _, _ = segment
+        client = dport if sport == server_port else sport
+        if sport != server_port and flags & SYN:
+            flows[client] = []  # a new connection from this port
+        flows.setdefault(client, []).append(segment)
+        if sport != server_port:
+            continue
+        if flags & FIN:
+            fins[(client, seq)] = fins.get((client, seq), 0) + 1
+        if flags & RST:
+            counts["resets"] += 1
+            if first_reset is None:
+                first_reset = list(flows[client])
+            if flags & ACK and seq == 0:
+                counts["refused_syns"] += 1
+                if first_refusal is None:
+                    first_refusal = list(flows[client])
+    counts["fins"] = len(fins)
+    counts["fins_sent_again"] = sum(1 for sent in fins.values() if sent > 1)
+    return counts, first_refusal or first_reset or []

@@ -75,21 +75,30 @@ def serves(timeout=2):
 
 
 def vanishing_peers(ns, before):
-    """24 clients send half a request head (holding the 8 workers and filling the queue),
-    then vanish: the tap goes down, so nothing they would send arrives and nothing the kernel
-    sends is acknowledged. The head timeout (408, never acknowledged) and the lingering close
-    must free every socket and worker without any help from the peers."""
+    """24 clients send half a request head (parked by the server), then vanish: the tap goes
+    down, so nothing they would send arrives and nothing the kernel sends is acknowledged.
+    The head timeout (408, never acknowledged) and the minimum transfer rate (then a reset)
+    must free every socket without any help from the peers."""
+    accepted = load.stats(GUEST)["http"]["connections_accepted"]
     held = []
     for _ in range(24):
         s = socket.create_connection(GUEST, timeout=5)
         s.sendall(b"GET / HTTP/1.1\r\n")
         held.append(s)
-    time.sleep(0.5)
+    # The server holds all 24, each with half a head, before the peers vanish.
+    deadline = time.monotonic() + 10
+    while True:
+        http = load.stats(GUEST)["http"]
+        if http["connections_accepted"] >= accepted + 24 + 1 and http["connections_parked"] >= 24:
+            break
+        assert time.monotonic() < deadline, f"the 24 connections were never all parked: {http}"
     ip("-n", ns, "link", "set", "tap0", "down")
     vanished = time.monotonic()
-    # HEAD_TIMEOUT_MS (10 s) for the first 8, the queued ones after them, CLOSE_LINGER_MS
-    # (5 s) each: about 30 s for the whole queue to drain with nobody answering.
-    time.sleep(32)
+    # How long the peers stay gone: longer than it takes the kernel to give up on them alone.
+    # Each gets 408 at HEAD_TIMEOUT_MS (10 s); the 408 is never acknowledged, so the minimum
+    # transfer rate resets the connection after one SEND_WINDOW_MS (30 s); the reset goes
+    # out within a second. 45 s leaves room; then idle_figures checks that it happened.
+    time.sleep(45)
     ip("-n", ns, "link", "set", "tap0", "up")
     deadline = time.monotonic() + 20
     while not serves():
@@ -97,8 +106,10 @@ def vanishing_peers(ns, before):
     after, stats = load.idle_figures(GUEST, SOCKETS_IDLE)
     for s in held:
         load.reset_close(s)
-    print(f"vanishing peers: 24 half-request clients gone for {time.monotonic() - vanished:.0f} s; "
-          f"idle after {after}")
+    reset = stats["http"]["connections_aborted"] - http["connections_aborted"]
+    print(f"vanishing peers: 24 half-request clients gone for {time.monotonic() - vanished:.0f} s, "
+          f"{reset} of them reset by the kernel; idle after {after}")
+    assert reset >= 24, f"only {reset} of the 24 were given up by the kernel itself"
     problems = load.leak_problems(before, after)
     assert not problems, problems
 
@@ -147,7 +158,12 @@ def main(iso):
         while not serves(timeout=1):
             assert time.monotonic() < deadline, "the server did not serve again within 20 s"
         recovered = time.monotonic() - flood_end
-        time.sleep(SYN_RECEIVED_TIMEOUT_S + 0.5)  # let the last half-open sockets expire
+        # The last half-open sockets expire SYN_RECEIVED_TIMEOUT_MS after the flood: wait
+        # until the kernel's counter says the whole backlog has been taken back at least once.
+        deadline = time.monotonic() + SYN_RECEIVED_TIMEOUT_S + 10
+        while load.stats(GUEST)["nic"]["half_open_expired"] - expired_before < 32:
+            assert time.monotonic() < deadline, "the half-open connections were never taken back"
+            time.sleep(0.1)
         after, stats = load.idle_figures(GUEST, SOCKETS_IDLE)
         expired = stats["nic"]["half_open_expired"] - expired_before
         print(f"SYN flood: {sent} SYNs in {FLOOD_SECONDS} s from spoofed peers; "

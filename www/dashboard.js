@@ -1,11 +1,16 @@
 // The live dashboard: polls /api/stats once a second, shows the figures, and draws the last
 // minute of HTTP requests and context switches per second on a canvas. No libraries.
+//
+// When the kernel stops answering (halted, stopped in a debugger, the network down), a poll
+// fails or hangs: each one gives up after POLL_TIMEOUT_MS, and the badge turns from "live" to
+// "stale" (the figures shown are old) until a poll succeeds again.
 "use strict";
 
 const POLL_MS = 1000;
+const POLL_TIMEOUT_MS = 2500; // a poll not answered by then has failed
 const HISTORY = 60; // samples kept for the chart: one minute
 
-const history = []; // {rps, csps}
+const samples = []; // {rps, csps}
 let previous = null; // the last /api/stats document, for rates
 
 const $ = (id) => document.getElementById(id);
@@ -93,7 +98,11 @@ function showStats(stats) {
   const http = stats.http;
   setText("http-requests", formatCount(http.requests));
   setText("http-classes", [http.responses_2xx, http.responses_4xx, http.responses_5xx].map(formatCount).join(" / "));
-  setText("http-connections", formatCount(http.connections_active) + " open, " + formatCount(http.connections_accepted) + " total");
+  setText(
+    "http-connections",
+    formatCount(http.connections_active) + " open (" + formatCount(http.connections_parked) + " parked), " +
+      formatCount(http.connections_accepted) + " total"
+  );
   setText("http-rejected", formatCount(http.connections_rejected));
   setText("http-workers", http.workers_busy + " of " + http.workers);
   setText("http-bytes", formatBytes(http.bytes_sent));
@@ -104,8 +113,8 @@ function recordRates(stats) {
     const seconds = (stats.uptime_ms - previous.uptime_ms) / 1000;
     const rps = (stats.http.requests - previous.http.requests) / seconds;
     const csps = (stats.scheduler.context_switches - previous.scheduler.context_switches) / seconds;
-    history.push({ rps, csps });
-    if (history.length > HISTORY) history.shift();
+    samples.push({ rps, csps });
+    if (samples.length > HISTORY) samples.shift();
     setText("rps", rps.toFixed(1));
     setText("csps", csps.toFixed(0));
   }
@@ -147,14 +156,14 @@ function drawChart() {
     ["csps", style.getPropertyValue("--accent2")],
   ];
   series.forEach(([key, color], index) => {
-    const max = Math.max(1, ...history.map((h) => h[key]));
+    const max = Math.max(1, ...samples.map((h) => h[key]));
     g.fillStyle = color;
     g.fillText("max " + max.toFixed(0) + "/s", pad + index * 110, pad - 8);
     g.strokeStyle = color;
     g.lineWidth = 2;
     g.beginPath();
-    history.forEach((sample, i) => {
-      const x = width - pad - ((history.length - 1 - i) * (width - 2 * pad)) / (HISTORY - 1);
+    samples.forEach((sample, i) => {
+      const x = width - pad - ((samples.length - 1 - i) * (width - 2 * pad)) / (HISTORY - 1);
       const y = height - pad - (sample[key] / max) * (height - 2 * pad);
       if (i === 0) g.moveTo(x, y);
       else g.lineTo(x, y);
@@ -165,13 +174,17 @@ function drawChart() {
 
 function setLive(live) {
   const badge = $("live");
-  badge.textContent = live ? "live" : "offline";
-  badge.className = "badge " + (live ? "live" : "offline");
+  badge.textContent = live ? "live" : "stale";
+  badge.className = "badge " + (live ? "live" : "stale");
+  badge.title = live ? "" : "the kernel has not answered for a while: the figures are old";
+  document.body.classList.toggle("stale", !live);
 }
 
 async function poll() {
+  const controller = new AbortController();
+  const timeout = setTimeout(() => controller.abort(), POLL_TIMEOUT_MS);
   try {
-    const response = await fetch("/api/stats", { cache: "no-store" });
+    const response = await fetch("/api/stats", { cache: "no-store", signal: controller.signal });
     if (!response.ok) throw new Error("HTTP " + response.status);
     const stats = await response.json();
     showStats(stats);
@@ -180,6 +193,8 @@ async function poll() {
     setLive(true);
   } catch (error) {
     setLive(false);
+  } finally {
+    clearTimeout(timeout);
   }
   setTimeout(poll, POLL_MS);
 }

@@ -146,6 +146,7 @@ fn write_nic(json: &mut JsonWriter, nic: &NicInfo) {
         .boolean(nic.link_up)
         .field("tcp_sockets_used", nic.tcp_sockets_used)
         .field("tcp_sockets_max", nic.tcp_sockets_max)
+        .field("tcp_sockets_closing", nic.tcp_sockets_closing)
         .field("half_open_expired", nic.half_open_expired)
         .end_object();
 }
@@ -156,6 +157,9 @@ fn write_http(json: &mut JsonWriter, http: &HttpInfo) {
         .field("connections_accepted", http.connections_accepted)
         .field("connections_active", http.connections_active)
         .field("connections_rejected", http.connections_rejected)
+        .field("connections_parked", http.connections_parked)
+        .field("requests_waiting", http.requests_waiting)
+        .field("connections_aborted", http.connections_aborted)
         .field("requests", http.requests)
         .field("responses_2xx", http.responses_2xx)
         .field("responses_4xx", http.responses_4xx)

@@ -1,5 +1,5 @@
 //! From a request to a response: which resource the path names, whether the method applies
-//! to it, and the answer.
+//! to it, the preconditions and ranges, and the answer.
 //!
 //! | path | resource |
 //! |---|---|
@@ -7,17 +7,27 @@
 //! | `/docs/NN-name.md` | the book's chapters, as plain text |
 //! | `/api/stats`, `/api/threads`, `/api/pci` | live JSON ([`super::api`]) |
 //! | `/big.bin` | 1 MiB generated while sending, for throughput tests |
+//!
+//! Files and `/big.bin` have validators (an ETag, and for files a Last-Modified) and can be
+//! asked for in byte ranges; the JSON is live, never cached (`no-store`) and always whole.
 
 use super::api::{self, StatsDocument};
+use super::conditional::{Preconditions, Validators};
 use super::limits::BIG_FILE_BYTES;
+use super::range::{self, RangeAnswer};
 use super::request::{Method, Request};
-use super::response::{Body, Response};
+use super::response::{Body, BodyGenerator, Caching, ContentRange, Response};
 use super::site::{self, SiteFile};
 use super::stats::{HttpCounters, KernelProbe};
 use super::status::Status;
+use super::target::Target;
 
-/// The methods every resource here supports: the `Allow` header of a 405 answer.
-pub const ALLOWED_METHODS: &str = "GET, HEAD";
+/// The methods every resource here supports: the `Allow` header of 405 and OPTIONS answers.
+pub const ALLOWED_METHODS: &str = "GET, HEAD, OPTIONS";
+
+/// `/big.bin`'s strong ETag. Its bytes depend only on the pattern and the size, both in the
+/// tag: change either and the tag changes.
+const BIG_FILE_ETAG: &str = "\"i-mod-251-1048576\"";
 
 /// What a path names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +37,45 @@ enum Resource {
     Threads,
     Pci,
     BigFile,
+}
+
+/// The bytes of a resource that can be cached and asked for in ranges.
+enum Content {
+    Static(&'static [u8]),
+    Generated { len: usize, fill: BodyGenerator },
+}
+
+impl Content {
+    fn len(&self) -> u64 {
+        match self {
+            Content::Static(bytes) => bytes.len() as u64,
+            Content::Generated { len, .. } => *len as u64,
+        }
+    }
+
+    /// Bytes `first..=last` as a body.
+    fn part(&self, first: u64, last: u64) -> Body {
+        let (first, end) = (first as usize, last as usize + 1);
+        match *self {
+            Content::Static(bytes) => Body::Static(&bytes[first..end]),
+            Content::Generated { fill, .. } => Body::Generated {
+                start: first,
+                len: end - first,
+                fill,
+            },
+        }
+    }
+
+    fn whole(&self) -> Body {
+        match *self {
+            Content::Static(bytes) => Body::Static(bytes),
+            Content::Generated { len, fill } => Body::Generated {
+                start: 0,
+                len,
+                fill,
+            },
+        }
+    }
 }
 
 /// Answers requests from the embedded site and the kernel's figures.
@@ -41,68 +90,130 @@ impl Router<'_> {
     /// The full response to `request`, body included even for HEAD (the connection sends
     /// the head only, so both carry the same headers).
     pub fn respond(&self, request: &Request<'_>) -> Response {
-        let resource = match resolve(request.path) {
-            Ok(Some(resource)) => resource,
-            Ok(None) => return Response::error(Status::NotFound),
-            Err(status) => return Response::error(status),
+        let path = match &request.target {
+            Target::Path(path) => path,
+            Target::Server => return options_answer(), // only OPTIONS reaches here with `*`
         };
-        if !request.method.is_read() {
-            let mut response = Response::error(Status::MethodNotAllowed);
-            response.allow = Some(ALLOWED_METHODS);
-            return response;
+        let resource = match resolve(path) {
+            Some(resource) => resource,
+            None => return Response::error(Status::NotFound),
+        };
+        match request.method {
+            Method::Get | Method::Head => {}
+            Method::Options => return options_answer(),
+            _ => {
+                let mut response = Response::error(Status::MethodNotAllowed);
+                response.allow = Some(ALLOWED_METHODS);
+                return response;
+            }
         }
-        debug_assert!(matches!(request.method, Method::Get | Method::Head));
-        match resource {
-            Resource::File(file) => Response::ok(file.content_type, Body::Static(file.bytes)),
-            Resource::BigFile => Response::ok(
+        let (content_type, content, validators) = match resource {
+            Resource::File(file) => (
+                file.content_type,
+                Content::Static(file.bytes),
+                file.validators,
+            ),
+            Resource::BigFile => (
                 "application/octet-stream",
-                Body::Generated {
+                Content::Generated {
                     len: BIG_FILE_BYTES,
                     fill: big_file_bytes,
                 },
+                Validators {
+                    etag: BIG_FILE_ETAG,
+                    last_modified: None,
+                },
             ),
-            Resource::Stats => self.json({
+            Resource::Stats => {
                 let scheduler = self.probe.scheduler();
                 let http = self.counters.snapshot(self.workers);
-                api::stats_json(&StatsDocument {
+                return json(api::stats_json(&StatsDocument {
                     uptime_ms: self.probe.uptime_ms(),
                     scheduler: &scheduler,
                     memory: &self.probe.memory(),
                     nic: &self.probe.nic(),
                     http: &http,
-                })
-            }),
-            Resource::Threads => self.json(api::threads_json(&self.probe.scheduler())),
-            Resource::Pci => self.json(api::pci_json(&self.probe.pci_devices())),
-        }
-    }
-
-    fn json(&self, document: alloc::string::String) -> Response {
-        let mut response = Response::ok("application/json", Body::Owned(document.into_bytes()));
-        response.no_store = true;
-        response
+                }));
+            }
+            Resource::Threads => return json(api::threads_json(&self.probe.scheduler())),
+            Resource::Pci => return json(api::pci_json(&self.probe.pci_devices())),
+        };
+        let range = if request.method == Method::Get {
+            request.range
+        } else {
+            None // Range applies to GET only (RFC 9110, section 14.2)
+        };
+        cacheable(
+            content_type,
+            content,
+            validators,
+            &request.preconditions,
+            range,
+        )
     }
 }
 
-/// The resource at `path`; `Err(400)` for paths that try to step outside the site: `..`
-/// segments, percent-encoding (this server never decodes, so `%2e%2e` stays harmless, but
-/// it is refused outright so no later change can start decoding by accident), NULs,
-/// backslashes, or a path that does not start with `/`.
-fn resolve(path: &str) -> Result<Option<Resource>, Status> {
-    let suspicious = !path.starts_with('/')
-        || path.contains("..")
-        || path.contains("//")
-        || path.bytes().any(|b| matches!(b, b'%' | b'\\' | 0));
-    if suspicious {
-        return Err(Status::BadRequest);
-    }
-    Ok(match path {
+/// The answer for a file or `/big.bin`: 304 if the client's copy is current, else the
+/// content, whole (200), in part (206), or 416 for a range with no bytes in it.
+fn cacheable(
+    content_type: &'static str,
+    content: Content,
+    validators: Validators,
+    preconditions: &Preconditions<'_>,
+    range: Option<&str>,
+) -> Response {
+    let total = content.len();
+    let mut response = if preconditions.not_modified(&validators) {
+        Response::empty(Status::NotModified)
+    } else {
+        let answer = match range {
+            Some(range) if preconditions.range_applies(&validators) => range::resolve(range, total),
+            _ => RangeAnswer::Whole,
+        };
+        match answer {
+            RangeAnswer::Whole => Response::ok(content_type, content.whole()),
+            RangeAnswer::Part { first, last } => {
+                let mut part = Response::ok(content_type, content.part(first, last));
+                part.status = Status::PartialContent;
+                part.content_range = Some(ContentRange::Part { first, last, total });
+                part
+            }
+            RangeAnswer::Unsatisfiable => {
+                let mut none = Response::error(Status::RangeNotSatisfiable);
+                none.content_range = Some(ContentRange::Unsatisfied { total });
+                none
+            }
+        }
+    };
+    response.caching = Caching::Revalidate;
+    response.validators = Some(validators);
+    response.accept_ranges = true;
+    response
+}
+
+/// 200 with `Allow` and no content: what OPTIONS gets, for `*` and for any resource.
+fn options_answer() -> Response {
+    let mut response = Response::empty(Status::Ok);
+    response.allow = Some(ALLOWED_METHODS);
+    response
+}
+
+fn json(document: alloc::string::String) -> Response {
+    let mut response = Response::ok("application/json", Body::Owned(document.into_bytes()));
+    response.caching = Caching::NoStore;
+    response
+}
+
+/// The resource at a decoded path (src/http/target.rs has already refused the paths that
+/// climb out): the API, `/big.bin`, or an embedded file.
+fn resolve(path: &str) -> Option<Resource> {
+    match path {
         "/api/stats" => Some(Resource::Stats),
         "/api/threads" => Some(Resource::Threads),
         "/api/pci" => Some(Resource::Pci),
         "/big.bin" => Some(Resource::BigFile),
         _ => site::lookup(path).map(Resource::File),
-    })
+    }
 }
 
 /// The contents of `/big.bin`: byte `i` is `i mod 251`. The prime period means no two 4 KiB
@@ -116,7 +227,9 @@ fn big_file_bytes(offset: usize, out: &mut [u8]) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::http::http_date::HttpDate;
     use crate::http::stats::{MemoryInfo, NicInfo, PciDeviceInfo, SchedulerInfo, ThreadInfo};
+    use alloc::string::String;
     use alloc::string::ToString;
     use alloc::vec;
     use alloc::vec::Vec;
@@ -160,14 +273,23 @@ pub(crate) mod tests {
         }
     }
 
-    fn request(method: Method, path: &str) -> Request<'_> {
+    pub(crate) fn request(method: Method, path: &str) -> Request<'_> {
         Request {
             method,
-            path,
+            target: Target::Path(path.into()),
             is_http11: true,
             keep_alive: true,
-            has_body: false,
+            body_len: 0,
+            expects_continue: false,
+            preconditions: Preconditions::default(),
+            range: None,
         }
+    }
+
+    fn header<'a>(response: &Response, head: &'a mut String, name: &str) -> Option<&'a str> {
+        *head = response.head(true);
+        head.split("\r\n")
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(": "))
     }
 
     #[test]
@@ -175,15 +297,19 @@ pub(crate) mod tests {
         let router = router();
         let home = router.respond(&request(Method::Get, "/"));
         assert_eq!(home.status, Status::Ok);
-        assert!(home.content_type.starts_with("text/html"));
+        assert!(home.content_type.unwrap().starts_with("text/html"));
+        assert_eq!(home.caching, Caching::Revalidate);
+        assert!(home.validators.is_some() && home.accept_ranges);
 
         let stats = router.respond(&request(Method::Get, "/api/stats"));
-        assert_eq!(stats.content_type, "application/json");
-        assert!(stats.no_store);
+        assert_eq!(stats.content_type, Some("application/json"));
+        assert_eq!(stats.caching, Caching::NoStore);
+        assert!(stats.validators.is_none() && !stats.accept_ranges);
         assert!(matches!(&stats.body, Body::Owned(b) if b.starts_with(b"{\"uptime_ms\":1234,")));
 
         let big = router.respond(&request(Method::Head, "/big.bin"));
         assert_eq!(big.body.len(), BIG_FILE_BYTES);
+        assert!(BIG_FILE_ETAG.contains(&alloc::format!("-{BIG_FILE_BYTES}\"")));
     }
 
     #[test]
@@ -191,27 +317,100 @@ pub(crate) mod tests {
         let router = router();
         let post = router.respond(&request(Method::Post, "/index.html"));
         assert_eq!(post.status, Status::MethodNotAllowed);
-        assert_eq!(post.allow, Some("GET, HEAD"));
+        assert_eq!(post.allow, Some("GET, HEAD, OPTIONS"));
         let missing = router.respond(&request(Method::Get, "/missing"));
         assert_eq!(missing.status, Status::NotFound);
         let delete_missing = router.respond(&request(Method::Delete, "/missing"));
         assert_eq!(delete_missing.status, Status::NotFound);
+        let double_slash = router.respond(&request(Method::Get, "//index.html"));
+        assert_eq!(double_slash.status, Status::NotFound);
     }
 
     #[test]
-    fn escapes_are_refused() {
-        for path in [
-            "/../etc/passwd",
-            "/docs/../Cargo.toml",
-            "/%2e%2e/x",
-            "/a\0b",
-            "/a\\b",
-            "//index.html",
-            "index.html",
-            "*",
-        ] {
-            assert_eq!(resolve(path), Err(Status::BadRequest), "{path:?}");
+    fn options_lists_the_methods() {
+        let router = router();
+        let mut server = request(Method::Options, "*");
+        server.target = Target::Server;
+        for request in [server, request(Method::Options, "/style.css")] {
+            let response = router.respond(&request);
+            assert_eq!(response.status, Status::Ok);
+            assert_eq!(response.allow, Some(ALLOWED_METHODS));
+            assert!(response.body.is_empty() && response.content_type.is_none());
         }
+        let missing = router.respond(&request(Method::Options, "/missing"));
+        assert_eq!(missing.status, Status::NotFound);
+    }
+
+    #[test]
+    fn matching_etag_or_date_is_not_modified() {
+        let router = router();
+        let first = router.respond(&request(Method::Get, "/style.css"));
+        let validators = first.validators.unwrap();
+        let mut again = request(Method::Get, "/style.css");
+        again.preconditions.if_none_match = Some(validators.etag);
+        let answer = router.respond(&again);
+        assert_eq!(answer.status, Status::NotModified);
+        assert!(!answer.sends_body(false));
+        let mut head = String::new();
+        assert_eq!(header(&answer, &mut head, "ETag"), Some(validators.etag));
+
+        let date = HttpDate(validators.last_modified.unwrap()).to_string();
+        let mut since = request(Method::Get, "/style.css");
+        since.preconditions.if_modified_since = Some(&date);
+        assert_eq!(router.respond(&since).status, Status::NotModified);
+
+        let mut other = request(Method::Get, "/style.css");
+        other.preconditions.if_none_match = Some("\"stale\"");
+        assert_eq!(router.respond(&other).status, Status::Ok);
+    }
+
+    #[test]
+    fn ranges_of_files_and_of_the_big_file() {
+        let router = router();
+        let mut part = request(Method::Get, "/big.bin");
+        part.range = Some("bytes=251-260");
+        let answer = router.respond(&part);
+        assert_eq!(answer.status, Status::PartialContent);
+        assert!(matches!(
+            answer.body,
+            Body::Generated {
+                start: 251,
+                len: 10,
+                ..
+            }
+        ));
+        let mut head = String::new();
+        assert_eq!(
+            header(&answer, &mut head, "Content-Range"),
+            Some("bytes 251-260/1048576")
+        );
+
+        let home = site::lookup("/").unwrap();
+        let mut tail = request(Method::Get, "/");
+        tail.range = Some("bytes=-10");
+        let answer = router.respond(&tail);
+        assert!(
+            matches!(answer.body, Body::Static(b) if b == &home.bytes[home.bytes.len() - 10..])
+        );
+
+        let mut beyond = request(Method::Get, "/");
+        beyond.range = Some("bytes=999999-");
+        let answer = router.respond(&beyond);
+        assert_eq!(answer.status, Status::RangeNotSatisfiable);
+        let total = alloc::format!("bytes */{}", home.bytes.len());
+        assert_eq!(
+            header(&answer, &mut head, "Content-Range"),
+            Some(total.as_str())
+        );
+
+        // HEAD ignores Range; a stale If-Range gets the whole file.
+        let mut head_request = request(Method::Head, "/");
+        head_request.range = Some("bytes=0-1");
+        assert_eq!(router.respond(&head_request).status, Status::Ok);
+        let mut stale = request(Method::Get, "/");
+        stale.range = Some("bytes=0-1");
+        stale.preconditions.if_range = Some("\"old\"");
+        assert_eq!(router.respond(&stale).status, Status::Ok);
     }
 
     #[test]

@@ -1,23 +1,28 @@
-//! The server: one acceptor thread and a fixed pool of worker threads.
+//! The server's threads: one acceptor, one poller, a pool of workers.
 //!
 //! ```text
-//!   TcpListener :80 ──accept──> acceptor ──push──> ConnectionQueue (16) ──pop──> worker 1..8
-//!                                  │ queue still full after BUSY_GRACE_MS          │
-//!                                  └──> 503 Service Unavailable, close             └─ connection::serve
+//!   TcpListener :80 ──accept──> acceptor ──> poller (src/http/poller.rs): every open
+//!                                               connection parked in one table, woken
+//!                                               by the network (src/net/readiness.rs)
+//!                                                  │ a complete request head
+//!                                                  v
+//!                               workers 1..8 <── WorkQueue
+//!                                  │ answer: route, build, queue what fits
+//!                                  └──> back to the poller (it sends the rest, waits for the
+//!                                       next head, closes)
 //! ```
 //!
-//! A worker serves one connection at a time, start to end, so a slow client holds only its
-//! own worker: the other workers go on serving. When connections wait in the queue, idle
-//! kept-alive connections hand their workers over quickly (see `connection::serve`).
+//! A connection costs a thread only while a worker builds its answer: a client that sends
+//! its head one byte a second, or reads its download slowly, or keeps an idle connection
+//! open, costs a slot in the poller's table and its socket, nothing more.
 
-use super::connection;
-use super::limits::{QUEUED_CONNECTIONS, WORKERS};
-use super::response::{Body, Response};
+use super::connection::Connection;
+use super::limits::{REFUSAL_RESERVE, WORKERS};
+use super::poller::{self, Entry};
 use super::router::Router;
 use super::stats::{HttpCounters, KernelProbe};
-use super::status::Status;
-use super::stream::{Stream, StreamError};
-use crate::net::{NetError, TcpListener, TcpStream};
+use super::stream::{Received, Reset, Stream};
+use crate::net::{self, DEFAULT_BACKLOG, NetError, TcpListener, TcpStream, readiness};
 use crate::sched;
 use crate::sync::{Mutex, WaitQueue};
 use crate::time;
@@ -28,136 +33,96 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 /// The port the server listens on (QEMU forwards a host port to it: see `make run`).
 pub const HTTP_PORT: u16 = 80;
 
-/// How long the acceptor waits for room in a full queue before answering 503.
-const BUSY_GRACE_MS: u64 = 200;
-
-/// How long a 503 answer may take to send: the acceptor does not wait on a slow client longer.
-const REJECT_WRITE_TIMEOUT_MS: u64 = 500;
-
 /// The server's counters, read by `/api/stats`.
 pub static COUNTERS: HttpCounters = HttpCounters::new();
 
-/// Accepted connections waiting for a worker. `len` mirrors the deque's length so that the
-/// wait conditions read an atomic instead of taking the lock (WaitQueue's rule).
-struct ConnectionQueue {
-    streams: Mutex<VecDeque<TcpStream>>,
+/// Connections with a complete request head, waiting for a worker. `len` mirrors the
+/// deque's length so that the workers' wait condition reads no lock (WaitQueue's rule).
+struct WorkQueue {
+    entries: Mutex<VecDeque<(readiness::Token, Entry)>>,
     len: AtomicUsize,
-    /// Workers wait here for a connection.
     not_empty: WaitQueue,
-    /// The acceptor waits here for room.
-    not_full: WaitQueue,
 }
 
-static QUEUE: ConnectionQueue = ConnectionQueue {
-    streams: Mutex::new(VecDeque::new()),
+static WORK: WorkQueue = WorkQueue {
+    entries: Mutex::new(VecDeque::new()),
     len: AtomicUsize::new(0),
     not_empty: WaitQueue::new(),
-    not_full: WaitQueue::new(),
 };
 
-impl ConnectionQueue {
-    /// Queues `stream` unless the queue is full; gives it back if it is.
-    fn try_push(&self, stream: TcpStream) -> Result<(), TcpStream> {
-        let mut streams = self.streams.lock();
-        if streams.len() >= QUEUED_CONNECTIONS {
-            return Err(stream);
-        }
-        streams.push_back(stream);
-        self.len.store(streams.len(), Ordering::Release);
-        drop(streams);
+impl WorkQueue {
+    /// Hands a connection to the workers. Never full: it is reserved for every connection.
+    pub(super) fn push(&self, token: readiness::Token, entry: Entry) {
+        let mut entries = self.entries.lock();
+        entries.push_back((token, entry));
+        self.len.store(entries.len(), Ordering::Release);
+        COUNTERS
+            .requests_waiting
+            .store(entries.len() as u64, Ordering::Relaxed);
+        drop(entries);
         self.not_empty.wake_one();
-        Ok(())
     }
 
-    /// Waits for a connection and takes it.
-    fn pop(&self) -> TcpStream {
+    fn pop(&self) -> (readiness::Token, Entry) {
         loop {
             self.not_empty
                 .wait_until(|| self.len.load(Ordering::Acquire) > 0);
-            let mut streams = self.streams.lock();
-            if let Some(stream) = streams.pop_front() {
-                self.len.store(streams.len(), Ordering::Release);
-                drop(streams);
-                self.not_full.wake_one();
-                return stream;
+            let mut entries = self.entries.lock();
+            if let Some(item) = entries.pop_front() {
+                self.len.store(entries.len(), Ordering::Release);
+                COUNTERS
+                    .requests_waiting
+                    .store(entries.len() as u64, Ordering::Relaxed);
+                return item;
             }
         }
     }
-
-    fn has_waiting(&self) -> bool {
-        self.len.load(Ordering::Acquire) > 0
-    }
 }
 
-/// Listens on [`HTTP_PORT`] and starts the acceptor and the workers. `probe` supplies the
-/// figures of the JSON API.
+/// Gives a connection with a complete head to the workers.
+pub(super) fn dispatch(token: readiness::Token, entry: Entry) {
+    WORK.push(token, entry);
+}
+
+/// Listens on [`HTTP_PORT`] and starts the acceptor, the poller and the workers. `probe`
+/// supplies the figures of the JSON API.
 pub fn start(probe: &'static dyn KernelProbe) -> Result<(), NetError> {
     let listener = TcpListener::bind(HTTP_PORT)?;
-    // The queue's whole capacity now: grown under load, it would stay grown.
-    QUEUE.streams.lock().reserve_exact(QUEUED_CONNECTIONS);
+    // Every socket of the budget may be a connection; the listener's backlog and a reserve
+    // for 503 answers are kept out of what the server serves.
+    let sockets = net::stats().tcp_sockets_max;
+    let serving = sockets
+        .saturating_sub(DEFAULT_BACKLOG + REFUSAL_RESERVE)
+        .max(1);
+    readiness::init(sockets);
+    poller::init(sockets, serving);
+    // Reserved now for every connection: grown under load, it would stay grown.
+    WORK.entries.lock().reserve_exact(sockets);
     for worker in 0..WORKERS {
         // The handles are dropped: the threads serve for the life of the kernel.
         let _ = sched::spawn(&format!("http-worker-{worker}"), move || work(probe));
     }
+    let _ = sched::spawn("http-poll", poller::run);
     let _ = sched::spawn("http-accept", move || accept_loop(listener));
     log::info!(
-        "http: listening on port {HTTP_PORT}: {WORKERS} workers, {QUEUED_CONNECTIONS} queued connections, then 503"
+        "http: listening on port {HTTP_PORT}: {serving} connections ({} per client address), {WORKERS} workers",
+        super::limits::MAX_CONNECTIONS_PER_CLIENT
     );
     Ok(())
 }
 
 fn accept_loop(listener: TcpListener) {
-    // When the last connection had to be refused, the queue has been full for a while: the
-    // next one is refused at once instead of waiting another grace period, so a storm of
-    // connections is answered at the speed it arrives, not one per BUSY_GRACE_MS.
-    let mut last_rejection_ms: Option<u64> = None;
     loop {
-        let stream = match listener.accept() {
-            Ok(stream) => stream,
-            Err(error) => {
-                log::warn!("http: accept failed: {error:?}");
-                continue;
+        match listener.accept() {
+            Ok(stream) => {
+                COUNTERS
+                    .connections_accepted
+                    .fetch_add(1, Ordering::Relaxed);
+                poller::adopt(stream);
             }
-        };
-        COUNTERS
-            .connections_accepted
-            .fetch_add(1, Ordering::Relaxed);
-        let Err(stream) = QUEUE.try_push(stream) else {
-            last_rejection_ms = None;
-            continue;
-        };
-        let recently_refused =
-            last_rejection_ms.is_some_and(|at| time::uptime_ms() < at + BUSY_GRACE_MS);
-        if !recently_refused {
-            QUEUE.not_full.wait_until_timeout(
-                || QUEUE.len.load(Ordering::Acquire) < QUEUED_CONNECTIONS,
-                BUSY_GRACE_MS,
-            );
-        }
-        match QUEUE.try_push(stream) {
-            Ok(()) => last_rejection_ms = None,
-            Err(stream) => {
-                reject_busy(stream);
-                last_rejection_ms = Some(time::uptime_ms());
-            }
+            Err(error) => log::warn!("http: accept failed: {error:?}"),
         }
     }
-}
-
-/// Answers 503 and closes: every worker is busy and the queue is full.
-fn reject_busy(mut stream: TcpStream) {
-    COUNTERS
-        .connections_rejected
-        .fetch_add(1, Ordering::Relaxed);
-    COUNTERS.count_response(Status::ServiceUnavailable.code());
-    let response = Response::error(Status::ServiceUnavailable);
-    stream.set_write_timeout(Some(REJECT_WRITE_TIMEOUT_MS));
-    let mut bytes = response.head(false).into_bytes();
-    if let Body::Owned(body) = &response.body {
-        bytes.extend_from_slice(body);
-    }
-    // A client too slow to take 100 bytes gets nothing: the close follows either way.
-    let _ = stream.write_all(&bytes);
 }
 
 fn work(probe: &'static dyn KernelProbe) {
@@ -167,36 +132,61 @@ fn work(probe: &'static dyn KernelProbe) {
         workers: WORKERS as u64,
     };
     loop {
-        let mut stream = QUEUE.pop();
+        let (token, mut entry) = WORK.pop();
         COUNTERS.workers_busy.fetch_add(1, Ordering::Relaxed);
-        COUNTERS.connections_active.fetch_add(1, Ordering::Relaxed);
-        connection::serve(&mut stream, &router, &|| QUEUE.has_waiting());
-        drop(stream);
-        COUNTERS.connections_active.fetch_sub(1, Ordering::Relaxed);
+        entry.connection.answer(&router, time::uptime_ms());
         COUNTERS.workers_busy.fetch_sub(1, Ordering::Relaxed);
+        poller::serve(token, entry);
     }
 }
+
+/// A parked connection of the kernel: a TCP stream.
+pub(super) type KernelConnection = Connection<TcpStream>;
 
 /// The kernel's TCP connections are the connection logic's streams.
 impl Stream for TcpStream {
-    fn read(&mut self, buf: &mut [u8], timeout_ms: u64) -> Result<usize, StreamError> {
-        self.set_read_timeout(Some(timeout_ms));
-        TcpStream::read(self, buf).map_err(stream_error)
+    fn receive(&mut self, buf: &mut [u8]) -> Result<Received, Reset> {
+        received(self.try_read(buf))
     }
 
-    fn write_all(&mut self, data: &[u8], timeout_ms: u64) -> Result<(), StreamError> {
-        self.set_write_timeout(Some(timeout_ms));
-        TcpStream::write_all(self, data).map_err(stream_error)
+    fn at_end(&self) -> bool {
+        self.peer_closed()
     }
 
-    fn now_ms(&self) -> u64 {
-        time::uptime_ms()
+    fn discard(&mut self, max: usize) -> Result<Received, Reset> {
+        received(self.try_discard(max))
+    }
+
+    fn send(&mut self, data: &[u8]) -> Result<usize, Reset> {
+        sent(self.try_write(data))
+    }
+
+    fn send_with(&mut self, fill: &mut dyn FnMut(&mut [u8]) -> usize) -> Result<usize, Reset> {
+        sent(self.try_write_with(fill))
+    }
+
+    fn send_queue(&self) -> usize {
+        TcpStream::send_queue(self)
+    }
+
+    fn shutdown(&mut self) {
+        TcpStream::shutdown(self);
     }
 }
 
-fn stream_error(error: NetError) -> StreamError {
-    match error {
-        NetError::TimedOut => StreamError::TimedOut,
-        _ => StreamError::Closed,
+fn received(result: Result<usize, NetError>) -> Result<Received, Reset> {
+    match result {
+        Ok(0) => Ok(Received::End),
+        Ok(n) => Ok(Received::Bytes(n)),
+        Err(NetError::WouldBlock) => Ok(Received::Nothing),
+        Err(_) => Err(Reset),
+    }
+}
+
+fn sent(result: Result<usize, NetError>) -> Result<usize, Reset> {
+    match result {
+        Ok(n) => Ok(n),
+        Err(NetError::WouldBlock) => Ok(0),
+        Err(_) => Err(Reset),
     }
 }

@@ -70,6 +70,8 @@ pub struct NicInfo {
     /// TCP sockets in use and the most there can be.
     pub tcp_sockets_used: u64,
     pub tcp_sockets_max: u64,
+    /// Sockets given back and still finishing their close (src/net/stack.rs: `reap_closed`).
+    pub tcp_sockets_closing: u64,
     /// Half-open connections (SYN received, never ACKed) given up since boot.
     pub half_open_expired: u64,
 }
@@ -119,13 +121,22 @@ pub trait KernelProbe: Sync {
     fn pci_devices(&self) -> Vec<PciDeviceInfo>;
 }
 
-/// The server's own counters, updated by the connections as they go.
+/// The server's own counters, updated by the connections as they go. Some are gauges (what
+/// is true now: open, parked, waiting, busy), the rest count events since boot.
 #[derive(Debug, Default)]
 pub struct HttpCounters {
     pub connections_accepted: AtomicU64,
+    /// Open connections: parked, with the poller, waiting for a worker or at one.
     pub connections_active: AtomicU64,
-    /// Connections answered 503 because every worker was busy and the queue was full.
+    /// Connections answered 503 at once: their client address held too many, or the
+    /// server had no connection to spare.
     pub connections_rejected: AtomicU64,
+    /// Open connections parked, waiting for the network or a deadline (no thread holds them).
+    pub connections_parked: AtomicU64,
+    /// Connections with a complete request head waiting for a worker.
+    pub requests_waiting: AtomicU64,
+    /// Connections reset because the client stopped taking the response.
+    pub connections_aborted: AtomicU64,
     pub requests: AtomicU64,
     pub responses_2xx: AtomicU64,
     pub responses_4xx: AtomicU64,
@@ -140,6 +151,9 @@ pub struct HttpInfo {
     pub connections_accepted: u64,
     pub connections_active: u64,
     pub connections_rejected: u64,
+    pub connections_parked: u64,
+    pub requests_waiting: u64,
+    pub connections_aborted: u64,
     pub requests: u64,
     pub responses_2xx: u64,
     pub responses_4xx: u64,
@@ -155,6 +169,9 @@ impl HttpCounters {
             connections_accepted: AtomicU64::new(0),
             connections_active: AtomicU64::new(0),
             connections_rejected: AtomicU64::new(0),
+            connections_parked: AtomicU64::new(0),
+            requests_waiting: AtomicU64::new(0),
+            connections_aborted: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             responses_2xx: AtomicU64::new(0),
             responses_4xx: AtomicU64::new(0),
@@ -178,6 +195,9 @@ impl HttpCounters {
             connections_accepted: self.connections_accepted.load(Relaxed),
             connections_active: self.connections_active.load(Relaxed),
             connections_rejected: self.connections_rejected.load(Relaxed),
+            connections_parked: self.connections_parked.load(Relaxed),
+            requests_waiting: self.requests_waiting.load(Relaxed),
+            connections_aborted: self.connections_aborted.load(Relaxed),
             requests: self.requests.load(Relaxed),
             responses_2xx: self.responses_2xx.load(Relaxed),
             responses_4xx: self.responses_4xx.load(Relaxed),

@@ -6,7 +6,7 @@
 use super::KernelTest;
 use crate::drivers::nic;
 use crate::ktest_assert;
-use crate::net::{self, AddressConfig, MAX_TCP_SOCKETS, NetError, TcpListener};
+use crate::net::{self, AddressConfig, NetError, TcpListener};
 use crate::{sched, time};
 use alloc::string::{String, ToString};
 use spin::Once;
@@ -79,12 +79,13 @@ fn listener_rules() -> Result<(), String> {
 fn socket_budget_is_enforced() -> Result<(), String> {
     with_stack(|| {
         let before = net::stats().tcp_sockets_used;
-        let greedy = TcpListener::bind_with_backlog(8081, 10 * MAX_TCP_SOCKETS)
+        let budget = net::stats().tcp_sockets_max;
+        let greedy = TcpListener::bind_with_backlog(8081, 10 * budget)
             .map_err(|e| alloc::format!("bind 8081: {e:?}"))?;
         let used = net::stats().tcp_sockets_used;
         ktest_assert!(
-            used == MAX_TCP_SOCKETS,
-            "{used} sockets in use, the budget is {MAX_TCP_SOCKETS}"
+            used == budget,
+            "{used} sockets in use, the budget is {budget}"
         );
         ktest_assert!(
             matches!(TcpListener::bind(8082), Err(NetError::NoSocketsLeft)),

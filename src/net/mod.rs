@@ -5,8 +5,12 @@
 //! |---|---|
 //! | [`stack`] | smoltcp's interface and sockets, the socket budget, listeners with a backlog (pure, host-tested) |
 //! | `poll_loop` | the shared stack, the network thread, sleeping until the NIC or a timer |
-//! | `socket` | `TcpListener` and `TcpStream`: blocking calls with timeouts |
+//! | `socket` | `TcpListener` and `TcpStream`: blocking calls with timeouts, and non-blocking ones for the HTTP poller |
+//! | [`budget`] | how many TCP sockets there may be, from the RAM (pure, host-tested) |
+//! | [`readiness`] | the ready list that smoltcp's wakers fill, for the HTTP poller (the list is pure, host-tested) |
 
+pub mod budget;
+pub mod readiness;
 pub mod stack;
 
 #[cfg(target_os = "none")]
@@ -14,7 +18,7 @@ mod poll_loop;
 #[cfg(target_os = "none")]
 mod socket;
 
-pub use stack::{AddressConfig, MAX_TCP_SOCKETS, NetError};
+pub use stack::{AddressConfig, NetError};
 
 #[cfg(target_os = "none")]
 pub use socket::{DEFAULT_BACKLOG, TcpListener, TcpStream};
@@ -40,6 +44,10 @@ impl AddressConfig {
 pub struct NetStats {
     pub address: Option<Ipv4Cidr>,
     pub tcp_sockets_used: usize,
+    /// The socket budget (src/net/budget.rs).
+    pub tcp_sockets_max: usize,
+    /// Sockets given back and still finishing their close.
+    pub tcp_sockets_closing: usize,
     /// Half-open connections (SYN received, never ACKed) given up since boot.
     pub half_open_expired: u64,
 }
@@ -65,7 +73,14 @@ mod kernel_side {
         };
         // TCP's initial sequence numbers: RDSEED, RDRAND or TSC jitter (docs/09-network.md).
         let seed = crate::cpu::random::seed().0;
-        let stack = Stack::new(nic, mac, address, time::uptime_ms(), seed);
+        let free_ram = crate::memory::stats().free_frames * crate::memory::FRAME_SIZE;
+        let budget = super::budget::tcp_sockets_for(free_ram);
+        log::info!(
+            "net: {budget} TCP sockets ({} KiB each, a quarter of the {} MiB free)",
+            super::budget::SOCKET_COST_BYTES / 1024,
+            free_ram >> 20
+        );
+        let stack = Stack::new(nic, mac, address, time::uptime_ms(), seed, budget);
         match address {
             AddressConfig::Dhcp => log::info!(
                 "net: smoltcp on MAC {}, asking DHCP for an address",
@@ -107,6 +122,8 @@ mod kernel_side {
         poll_loop::inspect(|stack| NetStats {
             address: stack.ipv4_cidr(),
             tcp_sockets_used: stack.tcp_sockets_in_use(),
+            tcp_sockets_max: stack.tcp_socket_budget(),
+            tcp_sockets_closing: stack.tcp_sockets_closing(),
             half_open_expired: stack.half_open_expired(),
         })
         .unwrap_or_default()

@@ -21,7 +21,7 @@
 //! Under a flood the thread does not sleep, but it does let go: each pass takes at most
 //! [`INTAKE_BUDGET`] frames, sends the replies, and releases the stack's lock before the
 //! next, so socket calls (the HTTP workers) get the lock between passes. The driver, for its
-//! part, stops its receive interrupts while its queue is full (docs/09-robustness.md).
+//! part, stops its receive interrupts while its queue is full (docs/11-robustness.md).
 
 use super::stack::{AddressEvent, NetError, Stack};
 use crate::drivers::nic::{self, NicDevice};
@@ -122,6 +122,14 @@ pub(super) fn with_stack<R>(operation: impl FnOnce(&mut Stack<NicDevice>, u64) -
         NETWORK_THREAD.wake_one();
     }
     result
+}
+
+/// Runs `query` on the stack and nothing else: no transmit, no look at the timers. For
+/// calls that change nothing smoltcp would send (the send queue's length, the peer's
+/// address, registering a waker), so they cost one lock and no walk over every socket.
+pub(super) fn with_stack_quiet<R>(query: impl FnOnce(&mut Stack<NicDevice>) -> R) -> R {
+    let mut guard = STACK.lock();
+    query(guard.as_mut().expect("net::init has run"))
 }
 
 /// Repeats `attempt` until it stops answering [`NetError::WouldBlock`], sleeping between

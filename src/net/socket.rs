@@ -1,9 +1,13 @@
-//! Blocking TCP sockets shaped like `std::net`: [`TcpListener::bind`], [`TcpListener::accept`],
-//! and [`TcpStream`] with `read`, `write_all`, `shutdown` and timeouts. A call that cannot
+//! TCP sockets shaped like `std::net`: [`TcpListener::bind`], [`TcpListener::accept`], and
+//! [`TcpStream`] with `read`, `write_all`, `shutdown` and timeouts. A blocking call that cannot
 //! complete yet sleeps (src/net/poll_loop.rs: `block_on`) until the network thread reports
 //! activity, then tries again.
+//!
+//! The `try_` calls never block: they do what can be done now and answer
+//! [`NetError::WouldBlock`] otherwise. With [`TcpStream::arm`] (src/net/readiness.rs) they let
+//! one thread watch many connections, as the HTTP poller does.
 
-use super::poll_loop::{block_on, with_stack};
+use super::poll_loop::{block_on, with_stack, with_stack_quiet};
 use super::stack::{ListenerId, NetError};
 use smoltcp::iface::SocketHandle;
 
@@ -40,7 +44,7 @@ impl TcpListener {
 impl Drop for TcpListener {
     fn drop(&mut self) {
         let id = self.id;
-        with_stack(|stack, _| stack.unlisten(id));
+        with_stack(|stack, now| stack.unlisten(id, now));
     }
 }
 
@@ -97,6 +101,76 @@ impl TcpStream {
     pub fn shutdown(&mut self) {
         let handle = self.handle;
         with_stack(|stack, _| stack.shutdown(handle));
+    }
+
+    /// Reads what has arrived without waiting: `Ok(0)` the peer closed its side,
+    /// `WouldBlock` nothing yet. Fewer bytes than `buf` holds: nothing more is there now.
+    pub fn try_read(&mut self, buf: &mut [u8]) -> Result<usize, NetError> {
+        let handle = self.handle;
+        with_stack(|stack, _| stack.recv(handle, buf))
+    }
+
+    /// Drops up to `max` received bytes without reading them; like [`try_read`](Self::try_read).
+    pub fn try_discard(&mut self, max: usize) -> Result<usize, NetError> {
+        let handle = self.handle;
+        with_stack(|stack, _| stack.discard(handle, max))
+    }
+
+    /// Queues what fits of `data` without waiting; `WouldBlock` when the send buffer is full.
+    pub fn try_write(&mut self, data: &[u8]) -> Result<usize, NetError> {
+        let handle = self.handle;
+        with_stack(|stack, _| stack.send(handle, data))
+    }
+
+    /// Lets `fill` write into the free part of the send buffer, without waiting; it returns
+    /// how many bytes it wrote. `WouldBlock` when the buffer is full.
+    pub fn try_write_with(
+        &mut self,
+        fill: impl FnOnce(&mut [u8]) -> usize,
+    ) -> Result<usize, NetError> {
+        let handle = self.handle;
+        with_stack(|stack, _| stack.send_with(handle, fill))
+    }
+
+    /// Whether the peer has closed its side and everything it sent has been read.
+    pub fn peer_closed(&self) -> bool {
+        let handle = self.handle;
+        with_stack_quiet(|stack| stack.peer_closed(handle))
+    }
+
+    /// Bytes written but not yet acknowledged by the peer.
+    pub fn send_queue(&self) -> usize {
+        let handle = self.handle;
+        with_stack_quiet(|stack| stack.send_queue(handle))
+    }
+
+    /// The peer's IPv4 address and port (`None` once the connection is gone).
+    pub fn peer(&self) -> Option<([u8; 4], u16)> {
+        let handle = self.handle;
+        with_stack_quiet(|stack| stack.peer(handle))
+    }
+
+    /// Asks the stack to put `token` on the ready list (src/net/readiness.rs) when the
+    /// connection becomes readable (data, FIN, reset) and/or writable (the peer acknowledged
+    /// bytes). One-shot: arm again after each wake, and look at the socket after arming.
+    pub fn arm(&mut self, token: super::readiness::Token, readable: bool, writable: bool) {
+        let handle = self.handle;
+        let waker = super::readiness::waker(token);
+        with_stack_quiet(|stack| {
+            stack.arm(
+                handle,
+                readable.then_some(&waker),
+                writable.then_some(&waker),
+            )
+        });
+    }
+
+    /// Closes at once with a reset (RST): queued data is dropped. For a peer that stopped
+    /// reading, or one that would not close.
+    pub fn abort(self) {
+        let handle = self.handle;
+        core::mem::forget(self);
+        with_stack(|stack, now| stack.abort(handle, now));
     }
 }
 

@@ -1,6 +1,7 @@
 //! The TCP/IP stack proper: smoltcp's [`Interface`] and [`SocketSet`] over a network device,
-//! plus the bookkeeping smoltcp leaves to us: a fixed budget of TCP sockets, listeners with
-//! a backlog, sockets that are closing, and the address (DHCP or static).
+//! plus the bookkeeping smoltcp leaves to us: a budget of TCP sockets (sized by
+//! src/net/budget.rs), listeners with a backlog, sockets that are closing, and the address
+//! (DHCP or static).
 //!
 //! Nothing here blocks or knows about threads: every method does what it can now and
 //! returns. That keeps it generic over the device (`D: Device`), so the host tests run it over
@@ -22,10 +23,6 @@ use smoltcp::socket::{dhcpv4, tcp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
 
-/// The most TCP sockets at once: listening, connected and closing together. Each holds
-/// [`TCP_RX_BUFFER_BYTES`] + [`TCP_TX_BUFFER_BYTES`] of heap.
-pub const MAX_TCP_SOCKETS: usize = 64;
-
 /// Receive buffer per TCP socket: the largest window we advertise. Requests are small.
 pub const TCP_RX_BUFFER_BYTES: usize = 4 * 1024;
 
@@ -42,9 +39,19 @@ const TCP_TIMEOUT_MS: u64 = 30_000;
 /// within one round trip; 3 s covers one lost SYN-ACK and its retransmission.
 pub const SYN_RECEIVED_TIMEOUT_MS: u64 = 3_000;
 
-/// How long a socket we closed may take to finish the closing handshake before it is
-/// aborted and its memory reused (a peer that never sends its FIN would hold it forever).
-const CLOSE_LINGER_MS: u64 = 5_000;
+/// How long a socket we closed may go without progress (the peer acknowledging our bytes,
+/// or the closing handshake moving on) before it is aborted and its memory reused. Counted
+/// from the last progress, not from the close: a slow reader still taking a large response is
+/// not cut off, a peer that went silent is (it would hold the socket for ever).
+pub const CLOSE_LINGER_MS: u64 = 5_000;
+
+/// How long an aborted socket is kept for its RST to go out (the device may have had no room
+/// for it at once). The RST is what tells the peer that nobody will read what it sends.
+const RESET_SEND_MS: u64 = 1_000;
+
+/// One entry of smoltcp's socket table (its size is part of what a socket costs:
+/// src/net/budget.rs).
+pub type TcpSocketStorage = smoltcp::iface::SocketStorage<'static>;
 
 /// How the interface gets its IPv4 address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +68,7 @@ pub enum AddressConfig {
 /// Why a socket operation could not be done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NetError {
-    /// Every one of the [`MAX_TCP_SOCKETS`] is in use.
+    /// Every socket of the budget is in use.
     NoSocketsLeft,
     /// Another listener has this port.
     PortInUse,
@@ -141,10 +148,40 @@ impl HalfOpenClock {
     }
 }
 
-/// A socket the program closed, removed once the close handshake ends or `deadline_ms` passes.
+/// A socket the program gave back, removed once its close handshake ends, or aborted when it
+/// makes no progress for [`CLOSE_LINGER_MS`].
 struct Closing {
     handle: SocketHandle,
+    /// When the socket is aborted unless it makes progress first.
     deadline_ms: u64,
+    /// The send queue and state when last looked at: a shorter queue (the peer acknowledged
+    /// bytes) or a new state is progress, and moves the deadline.
+    send_queue: usize,
+    state: tcp::State,
+    /// Aborted: its RST is on the way, and the socket is removed once it has gone out.
+    reset: bool,
+}
+
+impl Closing {
+    fn new(handle: SocketHandle, socket: &tcp::Socket<'_>, now_ms: u64) -> Closing {
+        Closing {
+            handle,
+            deadline_ms: now_ms + CLOSE_LINGER_MS,
+            send_queue: socket.send_queue(),
+            state: socket.state(),
+            reset: false,
+        }
+    }
+
+    fn reset(handle: SocketHandle, now_ms: u64) -> Closing {
+        Closing {
+            handle,
+            deadline_ms: now_ms + RESET_SEND_MS,
+            send_queue: 0,
+            state: tcp::State::Closed,
+            reset: true,
+        }
+    }
 }
 
 pub struct Stack<D: Device> {
@@ -156,6 +193,9 @@ pub struct Stack<D: Device> {
     listeners: Vec<Option<Listener>>,
     closing: Vec<Closing>,
     tcp_sockets: usize,
+    /// The most TCP sockets at once: listening, connected and closing together
+    /// (src/net/budget.rs sizes it from the RAM).
+    socket_budget: usize,
     /// Half-open connections given up after [`SYN_RECEIVED_TIMEOUT_MS`], since boot.
     half_open_expired: u64,
 }
@@ -165,14 +205,16 @@ fn instant(ms: u64) -> Instant {
 }
 
 impl<D: Device> Stack<D> {
-    /// An interface with MAC address `mac` over `device`. `random_seed` seeds TCP's initial
-    /// sequence numbers and DHCP's transaction ids: it should differ from boot to boot.
+    /// An interface with MAC address `mac` over `device`, allowing `socket_budget` TCP sockets.
+    /// `random_seed` seeds TCP's initial sequence numbers and DHCP's transaction ids: it should
+    /// differ from boot to boot.
     pub fn new(
         mut device: D,
         mac: [u8; 6],
         address: AddressConfig,
         now_ms: u64,
         random_seed: u64,
+        socket_budget: usize,
     ) -> Self {
         let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
         config.random_seed = random_seed;
@@ -180,7 +222,7 @@ impl<D: Device> Stack<D> {
         // Room for every socket there can be (the TCP budget and DHCP's), reserved now: a
         // table that grew under load would stay grown, and its high-water mark would look
         // like a leak after the first busy minute.
-        let mut sockets = SocketSet::new(Vec::with_capacity(MAX_TCP_SOCKETS + 1));
+        let mut sockets = SocketSet::new(Vec::with_capacity(socket_budget + 1));
         let dhcp = match address {
             AddressConfig::Dhcp => Some(sockets.add(dhcpv4::Socket::new())),
             AddressConfig::Static { address, gateway } => {
@@ -195,8 +237,9 @@ impl<D: Device> Stack<D> {
             dhcp,
             listeners: Vec::new(),
             // Every socket could be closing at once: reserved now, like the socket table.
-            closing: Vec::with_capacity(MAX_TCP_SOCKETS),
+            closing: Vec::with_capacity(socket_budget),
             tcp_sockets: 0,
+            socket_budget,
             half_open_expired: 0,
         }
     }
@@ -214,6 +257,16 @@ impl<D: Device> Stack<D> {
     /// TCP sockets in use (listening, connected or closing).
     pub fn tcp_sockets_in_use(&self) -> usize {
         self.tcp_sockets
+    }
+
+    /// The most TCP sockets there can be at once.
+    pub fn tcp_socket_budget(&self) -> usize {
+        self.socket_budget
+    }
+
+    /// Sockets given back by their owners and not yet freed (closing handshakes in progress).
+    pub fn tcp_sockets_closing(&self) -> usize {
+        self.closing.len()
     }
 
     /// Half-open connections given up so far (see [`SYN_RECEIVED_TIMEOUT_MS`]).
@@ -330,20 +383,20 @@ impl<D: Device> Stack<D> {
         if self.listeners.iter().flatten().any(|l| l.port == port) {
             return Err(NetError::PortInUse);
         }
-        if self.tcp_sockets >= MAX_TCP_SOCKETS {
+        if self.tcp_sockets >= self.socket_budget {
             return Err(NetError::NoSocketsLeft);
         }
         self.listeners.push(Some(Listener {
             port,
             backlog: backlog.max(1),
-            pending: Vec::with_capacity(backlog.clamp(1, MAX_TCP_SOCKETS)),
+            pending: Vec::with_capacity(backlog.clamp(1, self.socket_budget)),
         }));
         self.refill_listeners();
         Ok(ListenerId(self.listeners.len() - 1))
     }
 
     /// Stops listening: connections not yet accepted are reset, the port is free again.
-    pub fn unlisten(&mut self, listener: ListenerId) {
+    pub fn unlisten(&mut self, listener: ListenerId, now_ms: u64) {
         let Some(listener) = self.listeners[listener.0].take() else {
             return;
         };
@@ -357,10 +410,7 @@ impl<D: Device> Stack<D> {
                 // A connection nobody accepted: the reset goes out at the next poll, and
                 // the socket is freed with the closing ones.
                 socket.abort();
-                self.closing.push(Closing {
-                    handle,
-                    deadline_ms: 0,
-                });
+                self.closing.push(Closing::reset(handle, now_ms));
             }
         }
     }
@@ -380,12 +430,40 @@ impl<D: Device> Stack<D> {
         Some(handle)
     }
 
-    /// Reads what has arrived on a connection. `Ok(0)`: the peer closed its side.
+    /// Reads what has arrived on a connection. `Ok(0)`: the peer closed its side. Fewer
+    /// bytes than `buf` holds means nothing more has arrived (the copy goes round the end of
+    /// the receive ring).
     pub fn recv(&mut self, handle: SocketHandle, buf: &mut [u8]) -> Result<usize, NetError> {
         let socket = self.sockets.get_mut::<tcp::Socket>(handle);
         if socket.can_recv() {
             return socket.recv_slice(buf).map_err(|_| NetError::Closed);
         }
+        Self::nothing_to_recv(socket)
+    }
+
+    /// Drops up to `max` received bytes unread (a request body nobody needs): smoltcp's
+    /// buffer is emptied in place, nothing is copied. `Ok(0)`: the peer closed its side.
+    pub fn discard(&mut self, handle: SocketHandle, max: usize) -> Result<usize, NetError> {
+        let socket = self.sockets.get_mut::<tcp::Socket>(handle);
+        if !socket.can_recv() {
+            return Self::nothing_to_recv(socket);
+        }
+        let mut dropped = 0;
+        // Twice: the received bytes may go round the end of the ring.
+        for _ in 0..2 {
+            let left = max - dropped;
+            dropped += socket
+                .recv(|data| {
+                    let n = data.len().min(left);
+                    (n, n)
+                })
+                .map_err(|_| NetError::Closed)?;
+        }
+        Ok(dropped)
+    }
+
+    /// What `recv` answers when no byte is there: wait, the end of the stream, or gone.
+    fn nothing_to_recv(socket: &tcp::Socket<'_>) -> Result<usize, NetError> {
         if socket.may_recv() {
             Err(NetError::WouldBlock)
         } else if socket.state() == tcp::State::Closed {
@@ -408,48 +486,143 @@ impl<D: Device> Stack<D> {
         }
     }
 
+    /// Lets `fill` write straight into the free part of the send buffer (one contiguous
+    /// piece) and queues the bytes it says it wrote: a generated body is made where it is
+    /// sent from, with no copy in between. At least one byte, or an error.
+    pub fn send_with(
+        &mut self,
+        handle: SocketHandle,
+        fill: impl FnOnce(&mut [u8]) -> usize,
+    ) -> Result<usize, NetError> {
+        let socket = self.sockets.get_mut::<tcp::Socket>(handle);
+        if !socket.may_send() {
+            return Err(NetError::Closed);
+        }
+        match socket.send(|room| {
+            let n = if room.is_empty() { 0 } else { fill(room) };
+            (n, n)
+        }) {
+            Ok(0) => Err(NetError::WouldBlock),
+            Ok(sent) => Ok(sent),
+            Err(_) => Err(NetError::Closed),
+        }
+    }
+
+    /// Whether the peer has closed its side (or the connection is gone) and every byte it
+    /// sent has been read.
+    pub fn peer_closed(&self, handle: SocketHandle) -> bool {
+        let socket = self.sockets.get::<tcp::Socket>(handle);
+        !socket.can_recv() && !socket.may_recv()
+    }
+
+    /// Bytes queued on a connection that the peer has not acknowledged yet.
+    pub fn send_queue(&self, handle: SocketHandle) -> usize {
+        self.sockets.get::<tcp::Socket>(handle).send_queue()
+    }
+
+    /// The peer's IPv4 address and port, while connected.
+    pub fn peer(&self, handle: SocketHandle) -> Option<([u8; 4], u16)> {
+        let endpoint = self.sockets.get::<tcp::Socket>(handle).remote_endpoint()?;
+        // With only IPv4 compiled in, every address is an IPv4 one.
+        let smoltcp::wire::IpAddress::Ipv4(address) = endpoint.addr;
+        Some((address.octets(), endpoint.port))
+    }
+
+    /// Registers wakers for a connection (src/net/readiness.rs): `readable` fires when data,
+    /// a FIN or a reset arrives, `writable` when the peer acknowledges bytes (room to send) or
+    /// the state changes. Each fires once, then must be registered again.
+    pub fn arm(
+        &mut self,
+        handle: SocketHandle,
+        readable: Option<&core::task::Waker>,
+        writable: Option<&core::task::Waker>,
+    ) {
+        let socket = self.sockets.get_mut::<tcp::Socket>(handle);
+        if let Some(waker) = readable {
+            socket.register_recv_waker(waker);
+        }
+        if let Some(waker) = writable {
+            socket.register_send_waker(waker);
+        }
+    }
+
     /// Sends FIN: no more data from us. The peer may still send.
     pub fn shutdown(&mut self, handle: SocketHandle) {
         self.sockets.get_mut::<tcp::Socket>(handle).close();
     }
 
     /// Gives a connection back: it is closed gracefully (unsent data still goes out) and
-    /// freed once the peer has acknowledged, or after a linger time.
+    /// freed once the closing handshake ends, or aborted with a reset after
+    /// [`CLOSE_LINGER_MS`] without progress.
     pub fn release(&mut self, handle: SocketHandle, now_ms: u64) {
-        self.sockets.get_mut::<tcp::Socket>(handle).close();
-        self.closing.push(Closing {
-            handle,
-            deadline_ms: now_ms + CLOSE_LINGER_MS,
-        });
+        let socket = self.sockets.get_mut::<tcp::Socket>(handle);
+        socket.close();
+        self.closing.push(Closing::new(handle, socket, now_ms));
     }
 
-    /// Removes the closing sockets whose handshake ended (or that lingered too long).
+    /// Gives a connection back at once: queued data is dropped and the peer gets a reset
+    /// (RST), which goes out before the socket is freed.
+    pub fn abort(&mut self, handle: SocketHandle, now_ms: u64) {
+        self.sockets.get_mut::<tcp::Socket>(handle).abort();
+        self.closing.push(Closing::reset(handle, now_ms));
+    }
+
+    /// Frees the closing sockets whose handshake ended, and aborts those that made no
+    /// progress for [`CLOSE_LINGER_MS`]. An abort promises the peer a reset, so an aborted
+    /// socket stays until smoltcp has sent its RST (it forgets the peer then): removing it
+    /// at once, as this once did, dropped the RST, and the peer, never told, kept the
+    /// connection open on its side.
+    ///
     /// TIME-WAIT is cut short: it guards against stray old segments, which a server on a
     /// virtual network can afford to risk, and it would hold the socket's buffers for seconds.
-    /// So is FIN-WAIT-2: the peer has acknowledged everything we sent, our FIN included, and
-    /// only its own FIN is missing, which nobody would read. Waiting for it would let clients
-    /// that are slow to close hold the socket budget, and the listeners, short of sockets,
-    /// would refuse new connections (seen under `make soak` on a busy host).
     fn reap_closed(&mut self, now_ms: u64) -> bool {
         let before = self.closing.len();
+        if self.sweep_closing(now_ms) {
+            // Send the resets now rather than at the next poll, and free what went out.
+            self.transmit(now_ms);
+            self.sweep_closing(now_ms);
+        }
+        self.closing.len() != before
+    }
+
+    /// One pass of [`reap_closed`](Self::reap_closed); true if it aborted a socket.
+    fn sweep_closing(&mut self, now_ms: u64) -> bool {
+        let mut aborted = false;
         let sockets = &mut self.sockets;
         let mut freed = 0;
-        self.closing.retain(|closing| {
+        self.closing.retain_mut(|closing| {
             let socket = sockets.get_mut::<tcp::Socket>(closing.handle);
-            let done = matches!(
-                socket.state(),
-                tcp::State::Closed | tcp::State::TimeWait | tcp::State::FinWait2
-            );
-            if !done && now_ms < closing.deadline_ms {
-                return true;
+            let done = if closing.reset {
+                // smoltcp clears the endpoints once the RST is sent.
+                socket.local_endpoint().is_none() || now_ms >= closing.deadline_ms
+            } else {
+                match socket.state() {
+                    tcp::State::TimeWait => true,
+                    tcp::State::Closed => socket.local_endpoint().is_none(),
+                    state => {
+                        let queue = socket.send_queue();
+                        if queue < closing.send_queue || state != closing.state {
+                            closing.deadline_ms = now_ms + CLOSE_LINGER_MS;
+                        }
+                        closing.send_queue = queue;
+                        closing.state = state;
+                        if now_ms >= closing.deadline_ms {
+                            socket.abort();
+                            *closing = Closing::reset(closing.handle, now_ms);
+                            aborted = true;
+                        }
+                        false
+                    }
+                }
+            };
+            if done {
+                sockets.remove(closing.handle);
+                freed += 1;
             }
-            socket.abort();
-            sockets.remove(closing.handle);
-            freed += 1;
-            false
+            !done
         });
         self.tcp_sockets -= freed;
-        self.closing.len() != before
+        aborted
     }
 
     /// Takes back the backlog sockets half-open for [`SYN_RECEIVED_TIMEOUT_MS`]: the peer's
@@ -482,7 +655,8 @@ impl<D: Device> Stack<D> {
                     let _ = socket.listen(listener.port);
                 }
             }
-            while listener.pending.len() < listener.backlog && self.tcp_sockets < MAX_TCP_SOCKETS {
+            while listener.pending.len() < listener.backlog && self.tcp_sockets < self.socket_budget
+            {
                 let mut socket = new_tcp_socket();
                 if socket.listen(listener.port).is_err() {
                     break;

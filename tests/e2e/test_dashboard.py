@@ -1,6 +1,8 @@
 """The dashboard in a real browser: headless Chromium loads the kernel's home page, the
 figures must appear and change as the page polls /api/stats, the page must log no script
-error, and a screenshot is saved to build/dashboard.png.
+error (a Content-Security-Policy violation is one), and a screenshot is saved to
+build/dashboard.png. Then the kernel is frozen (the QEMU monitor's `stop`): the badge must turn
+"stale", and "live" again after `cont`.
 
 Chromium is driven over the DevTools protocol on a pipe (--remote-debugging-pipe): JSON
 messages separated by NUL bytes, commands written to its fd 3, answers read from its fd 4."""
@@ -130,7 +132,7 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-FIGURES = """document.getElementById('pci') === null ? null : JSON.stringify({
+FIGURES = """typeof samples === 'undefined' ? null : JSON.stringify({
   live: document.getElementById('live').textContent,
   uptime: document.getElementById('uptime').textContent,
   requests: document.getElementById('http-requests').textContent,
@@ -141,6 +143,8 @@ FIGURES = """document.getElementById('pci') === null ? null : JSON.stringify({
   pci: document.querySelectorAll('#pci tr').length,
   pci_bars: [...document.querySelectorAll('#pci td.pci-bars')].map(td => td.textContent),
   rps: document.getElementById('rps').textContent,
+  samples: samples.length,
+  stale: document.body.classList.contains('stale'),
   chapters: [...document.querySelectorAll('a.doc')].map(a => a.getAttribute('href')),
 })"""
 
@@ -176,13 +180,25 @@ def test_dashboard_shows_live_figures_without_script_errors():
                   f"then {later['uptime']}, {later['requests']} requests, {later['rps']} requests/s; "
                   f"{pci['pci']} PCI functions")
             assert all(href.startswith("/docs/") and href.endswith(".md") for href in later["chapters"])
-            time.sleep(1.5)  # a couple more samples on the chart
+            wait_for_figures(browser, lambda f: f["samples"] >= 3)  # a few points on the chart
             shot = browser.send("Page.captureScreenshot", {"format": "png"})
             os.makedirs(BUILD, exist_ok=True)
             with open(os.path.join(BUILD, "dashboard.png"), "wb") as f:
                 f.write(base64.b64decode(shot["data"]))
             errors = browser.errors()
             assert not errors, f"the page logged errors: {errors}"
+
+            # A kernel that stops answering: QEMU's vCPU stopped, its network still accepting.
+            vm.monitor("stop")
+            stopped = time.monotonic()
+            stale = wait_for_figures(browser, lambda f: f["live"] == "stale" and f["stale"], timeout=15)
+            noticed = time.monotonic() - stopped
+            vm.monitor("cont")
+            resumed = time.monotonic()
+            wait_for_figures(browser, lambda f: f["live"] == "live" and not f["stale"]
+                             and f["uptime"] != stale["uptime"], timeout=20)
+            print(f"    kernel stopped: badge 'stale' after {noticed:.1f} s; "
+                  f"'live' again {time.monotonic() - resumed:.1f} s after cont")
         finally:
             browser.close()
         vm.assert_no_fatal()

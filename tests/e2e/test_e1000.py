@@ -100,11 +100,14 @@ def test_fifty_requests_on_one_keep_alive_connection():
 
 
 def test_thirty_two_concurrent_clients():
+    # QEMU's user network accepts the host's connections with a backlog of 1: the clients that
+    # do not fit are made to retry by the host's TCP after 1, 3, 7, 15, 31 s, whatever the
+    # card (test_http.py's twin says more). Each may wait through five of those rounds.
     results, errors = [], []
 
     def client(i):
         try:
-            results.append(load.get(address, f"/api/stats?client={i}")[0])
+            results.append(load.get(address, f"/api/stats?client={i}", timeout=60)[0])
         except Exception as error:  # reported below
             errors.append(repr(error))
 
@@ -112,7 +115,7 @@ def test_thirty_two_concurrent_clients():
     for t in threads:
         t.start()
     for t in threads:
-        t.join(30)
+        t.join(70)
     assert not errors, errors
     assert sorted(results) == [200] * 32, results
 

@@ -1,4 +1,4 @@
-"""The network card and the stack under a UDP flood and over a bad link (docs/09-robustness.md),
+"""The network card and the stack under a UDP flood and over a bad link (docs/11-robustness.md),
 each on a tap in a private network namespace (root only; skipped otherwise):
 
 - tests/udpflood.py: GET / keeps answering while the host floods the kernel with UDP frames

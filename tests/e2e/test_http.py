@@ -3,21 +3,27 @@ requests from the host, well-formed and hostile. After every hostile case the se
 still answer, and the serial log must show no panic or CPU exception."""
 
 import json
+import os
 import random
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 
-from qemu import Qemu, build_iso
+from http_probe import Reader, Server
+from qemu import ROOT, Qemu, build_iso
 
 vm = None
+server = None
 
 
 def setup_module():
-    global vm
-    vm = Qemu(build_iso(""), timeout=600).start()
+    global vm, server
+    vm = Qemu(build_iso(""), timeout=900).start()
     vm.wait_for(r"READY", timeout=90)
+    server = Server(vm.port)
 
 
 def teardown_module():
@@ -26,74 +32,15 @@ def teardown_module():
 
 
 def connect(timeout=10):
-    s = socket.create_connection(("127.0.0.1", vm.port), timeout=timeout)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
-
-
-class Reader:
-    """Reads HTTP/1.1 responses off a socket, framed by Content-Length."""
-
-    def __init__(self, sock):
-        self.sock, self.buffer = sock, b""
-
-    def _fill(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise EOFError("connection closed")
-        self.buffer += chunk
-
-    def response(self, head_request=False):
-        while b"\r\n\r\n" not in self.buffer:
-            self._fill()
-        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        version, code, _reason = lines[0].split(" ", 2)
-        assert version == "HTTP/1.1", lines[0]
-        headers = {}
-        for line in lines[1:]:
-            name, value = line.split(":", 1)
-            headers[name.strip().lower()] = value.strip()
-        length = 0 if head_request else int(headers["content-length"])
-        while len(self.buffer) < length:
-            self._fill()
-        body, self.buffer = self.buffer[:length], self.buffer[length:]
-        return int(code), headers, body
-
-    def closed(self, timeout=5):
-        """Whether the server closes the connection (reads EOF or a reset) within `timeout`."""
-        self.sock.settimeout(timeout)
-        try:
-            while True:
-                if not self.sock.recv(65536):
-                    return True
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except socket.timeout:
-            return False
+    return server.connect(timeout)
 
 
 def request(method, path, headers="", body=b""):
-    """One request on a fresh connection with Connection: close; returns (code, headers, body)."""
-    with connect() as s:
-        s.sendall(f"{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n{headers}\r\n".encode() + body)
-        return Reader(s).response(head_request=method == "HEAD")
+    return server.request(method, path, headers, body)
 
 
 def raw(data, timeout=10):
-    """Sends raw bytes; returns everything the server sent before closing."""
-    with connect(timeout) as s:
-        s.sendall(data)
-        out = b""
-        try:
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                out += chunk
-        except ConnectionResetError:
-            pass
-        return out
+    return server.raw(data, timeout)
 
 
 def assert_alive():
@@ -101,6 +48,13 @@ def assert_alive():
     assert code == 200, code
     json.loads(body)
     vm.assert_no_fatal()
+
+
+def wait_until_idle(timeout=20):
+    """Waits until the only open connection is the one asking (earlier tests' connections
+    have finished closing)."""
+    return server.wait_for_stats(lambda s: s["http"]["connections_active"] <= 1, timeout,
+                                 "the open connections")
 
 
 def test_boot_log_names_nic_address_and_url():
@@ -137,12 +91,11 @@ def test_head_has_get_headers_and_no_body():
 def test_not_found_and_methods():
     assert request("GET", "/no-such-page")[0] == 404
     code, headers, _ = request("POST", "/index.html", "Content-Length: 2\r\n", b"hi")
-    assert code == 405 and headers["allow"] == "GET, HEAD"
+    assert code == 405 and headers["allow"] == "GET, HEAD, OPTIONS"
     assert request("DELETE", "/")[0] == 405
     assert request("BREW", "/coffee")[0] == 501
     assert request("GET", "/../../etc/passwd")[0] == 400
     assert request("GET", "/%2e%2e/Cargo.toml")[0] == 400
-    assert request("GET", "/", "Content-Length: 5\r\n", b"hello")[0] == 413
 
 
 def test_api_documents():
@@ -202,12 +155,18 @@ def test_http10_closes_after_the_response():
 
 
 def test_thirty_two_concurrent_clients():
+    # QEMU's user network accepts the host's connections with a backlog of 1: of 32 clients
+    # connecting at once, those that do not fit are made to retry by the host's TCP, after 1,
+    # 3, 7, 15, 31 s (the SYN-ACK's retransmissions), however quickly the kernel answers. Each
+    # client may wait through five of those rounds; the kernel's own part is milliseconds.
     results, errors = [], []
 
     def client(i):
         try:
-            code, _, body = request("GET", f"/api/stats?client={i}")
-            results.append(code)
+            with server.connect(timeout=60) as s:
+                s.sendall(f"GET /api/stats?client={i} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+                          .encode())
+                results.append(Reader(s).response()[0])
         except Exception as error:  # reported below
             errors.append(repr(error))
 
@@ -216,7 +175,7 @@ def test_thirty_two_concurrent_clients():
     for t in threads:
         t.start()
     for t in threads:
-        t.join(30)
+        t.join(70)
     seconds = time.monotonic() - start
     assert not errors, errors
     assert sorted(results) == [200] * 32, results
@@ -227,7 +186,7 @@ def test_thirty_two_concurrent_clients():
 def test_oversized_head_is_431_and_long_uri_414():
     code_431 = raw(b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n")
     assert code_431.startswith(b"HTTP/1.1 431 "), code_431[:60]
-    code_414 = raw(b"GET /" + b"a" * 3000 + b" HTTP/1.1\r\n\r\n")
+    code_414 = raw(b"GET /" + b"a" * 3000 + b" HTTP/1.1\r\nHost: t\r\n\r\n")
     assert code_414.startswith(b"HTTP/1.1 414 "), code_414[:60]
     assert_alive()
 
@@ -241,29 +200,39 @@ def test_garbage_bytes():
     assert_alive()
 
 
-def test_a_dribbling_client_does_not_delay_others():
+def test_a_dribbling_client_holds_no_worker():
+    """A client that sends its head a byte at a time is parked by the poller: while it
+    dribbles, other clients are answered and no worker is busy but the one answering them.
+    (How fast they are answered during a worse attack is tests/slow_clients.py's figure.)"""
     stop = threading.Event()
+    errors = []
 
     def dribble():
-        with connect(timeout=30) as s:
-            for byte in b"GET / HTTP/1.1\r\nHost: slow\r\nX-Padding: " + b"z" * 200:
-                if stop.is_set():
-                    return
-                s.sendall(bytes([byte]))
-                time.sleep(0.02)
+        try:
+            with connect(timeout=30) as s:
+                for byte in b"GET / HTTP/1.1\r\nHost: slow\r\nX-Padding: " + b"z" * 200:
+                    if stop.is_set():
+                        return
+                    s.sendall(bytes([byte]))
+                    time.sleep(0.02)
+        except OSError as error:
+            errors.append(error)
 
+    before = server.stats()["http"]["connections_accepted"]
     slow = threading.Thread(target=dribble)
     slow.start()
-    time.sleep(0.3)
     try:
+        # The dribbler's connection is open and parked (with its head half read).
+        server.wait_for_stats(lambda s: s["http"]["connections_accepted"] >= before + 2
+                              and s["http"]["connections_parked"] >= 1, what="the dribbler's connection")
         for _ in range(5):
-            start = time.monotonic()
             assert request("GET", "/")[0] == 200
-            took = time.monotonic() - start
-            assert took < 1.0, f"a request took {took:.2f} s while another client dribbled"
+            busy = server.stats()["http"]["workers_busy"]
+            assert busy == 1, f"{busy} workers busy (the stats request is the one)"
     finally:
         stop.set()
         slow.join()
+    assert not errors, errors
     assert_alive()
 
 
@@ -282,33 +251,99 @@ def test_a_burst_of_connections_opened_and_dropped():
         if i % 3 == 0:  # reset instead of a graceful close
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         s.close()
-    time.sleep(0.5)
+    wait_until_idle()
     assert_alive()
 
 
-def test_all_workers_busy_and_queue_full_gives_503():
-    # 8 clients that started a request and stall hold the 8 workers (for up to the 10 s head
-    # timeout); 16 silent connections fill the queue; the next client is refused at once.
-    held = []
+def test_slow_readers_and_trickling_heads_do_not_delay_fresh_clients():
+    """The attack of issue 12: clients that read /big.bin through a 4 KiB receive buffer and
+    never read, and clients that send their heads one byte at a time, all at once, while 30
+    fresh clients in a row must each be answered within 2 s; the readers that stopped must be
+    reset. Over a tap in a network namespace (tests/slow_clients.py says why not through QEMU's
+    user network), so it needs root, as the SYN flood test does."""
+    if os.geteuid() != 0:
+        print("    SKIPPED: needs root (a network namespace and a tap device)")
+        return
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "tests/slow_clients.py"),
+                             build_iso("ip=10.0.2.15/24 gw=10.0.2.2")],
+                            capture_output=True, text=True, timeout=300)
+    print("    " + result.stdout.strip().replace("\n", "\n    "))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_a_client_past_its_connection_cap_gets_503_not_a_reset():
+    """One address may hold MAX_CONNECTIONS_PER_CLIENT (64) connections (src/http/limits.rs):
+    through QEMU's user network every host client is 10.0.2.2, so the test fills the cap with
+    idle kept-alive connections, each proven accepted by an answer. The next connection is
+    answered 503 with Retry-After and closed gracefully, for a raw socket, http.client and
+    curl alike; the server serves again once the connections are gone."""
+    wait_until_idle()
+    rejected_before = server.stats()["http"]["connections_rejected"]
+    held, refusal = [], None
     try:
-        for _ in range(8):
+        for _ in range(80):
             s = connect()
-            s.sendall(b"GET / HTTP/1.1\r\n")
+            s.sendall(b"GET /style.css HTTP/1.1\r\nHost: t\r\n\r\n")
+            reader = Reader(s)
+            code, headers, body = reader.response()
+            if code == 503:
+                refusal = (headers, body, reader.closed())
+                s.close()
+                break
+            assert code == 200, code
             held.append(s)
-        time.sleep(0.3)
-        for _ in range(16):
-            held.append(connect())
-        time.sleep(0.3)
-        start = time.monotonic()
-        reply = raw(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
-        assert reply.startswith(b"HTTP/1.1 503 "), reply[:60]
-        assert time.monotonic() - start < 2, "the 503 took too long"
+        assert refusal, "80 connections from one address were all accepted"
+        headers, body, closed = refusal
+        assert headers["retry-after"] == "1" and headers["connection"] == "close", headers
+        assert body == b"503 Service Unavailable\n" and closed
+        assert len(held) <= 64, len(held)
+
+        status, headers, _ = server.client_get("GET", "/")
+        assert status == 503 and headers["retry-after"] == "1", (status, headers)
+        status, headers, body = server.curl(path="/")
+        assert status == 503 and headers["retry-after"] == "1", (status, headers)
+        assert body == b"503 Service Unavailable\n", body
     finally:
         for s in held:
             s.close()
-    time.sleep(0.5)
-    stats = json.loads(request("GET", "/api/stats")[2])
-    assert stats["http"]["connections_rejected"] >= 1, stats["http"]
+    stats = server.wait_for_stats(lambda s: s["http"]["connections_active"] <= 1, timeout=30)
+    print(f"    {len(held)} connections held from 10.0.2.2, the next answered 503 "
+          f"(raw socket, http.client, curl)")
+    assert stats["http"]["connections_rejected"] >= rejected_before + 3
+    assert_alive()
+
+
+def test_an_error_answer_reaches_a_client_that_is_still_sending():
+    """A lingering close: the client announces a 10 MB body and keeps sending it; the server
+    answers 413 at once, shuts its side, and reads and drops what still comes, so the client
+    reads the whole 413 and then an end of stream, not a reset that would destroy it."""
+    with connect(timeout=20) as s:
+        s.sendall(b"POST /index.html HTTP/1.1\r\nHost: t\r\nContent-Length: 10000000\r\n\r\n")
+        errors = []
+
+        def keep_sending():
+            try:
+                for _ in range(64):
+                    s.sendall(b"x" * 16384)
+            except OSError as error:
+                errors.append(error)
+
+        sender = threading.Thread(target=keep_sending)
+        sender.start()
+        reader = Reader(s)
+        code, headers, body = reader.response()
+        sender.join()
+        assert code == 413 and headers["connection"] == "close", (code, headers)
+        assert body == b"413 Content Too Large\n"
+        s.shutdown(socket.SHUT_WR)
+        s.settimeout(10)
+        rest = b""
+        try:
+            while chunk := s.recv(65536):
+                rest += chunk
+        except ConnectionResetError:
+            raise AssertionError("reset after the 413 instead of a graceful close")
+        assert rest == b"", rest[:60]
     assert_alive()
 
 
@@ -324,7 +359,7 @@ def test_static_address_from_the_command_line():
         assert "static address 10.0.2.15/24" in log, log[-2000:]
         assert "DHCP" not in log.split("static address")[1], "DHCP ran despite ip="
         with socket.create_connection(("127.0.0.1", static_vm.port), timeout=10) as s:
-            s.sendall(b"GET /api/stats HTTP/1.1\r\nConnection: close\r\n\r\n")
+            s.sendall(b"GET /api/stats HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
             code, _, body = Reader(s).response()
         assert code == 200 and json.loads(body)["nic"]["address"] == "10.0.2.15/24"
         static_vm.assert_no_fatal()

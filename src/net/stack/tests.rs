@@ -15,8 +15,12 @@ fn stack() -> Stack<Loopback> {
         },
         0,
         7,
+        SOCKETS,
     )
 }
+
+/// The socket budget of the test stack.
+const SOCKETS: usize = 64;
 
 /// Frames a poll takes, as the network thread's budget (src/net/poll_loop.rs).
 const BUDGET: usize = 16;
@@ -152,7 +156,7 @@ fn a_poll_takes_at_most_its_budget_of_frames() {
 fn unlisten_frees_the_port_and_the_sockets() {
     let mut stack = stack();
     let listener = stack.listen(80, 4).unwrap();
-    stack.unlisten(listener);
+    stack.unlisten(listener, 0);
     assert!(stack.accept(listener).is_none());
     assert_eq!(stack.tcp_sockets_in_use(), 0);
     stack.listen(80, 2).unwrap();
@@ -162,49 +166,192 @@ fn unlisten_frees_the_port_and_the_sockets() {
 #[test]
 fn socket_budget_is_enforced() {
     let mut stack = stack();
-    let listener = stack.listen(80, MAX_TCP_SOCKETS + 10).unwrap();
-    assert_eq!(stack.tcp_sockets_in_use(), MAX_TCP_SOCKETS);
+    let listener = stack.listen(80, SOCKETS + 10).unwrap();
+    assert_eq!(stack.tcp_sockets_in_use(), SOCKETS);
+    assert_eq!(stack.tcp_socket_budget(), SOCKETS);
     assert_eq!(stack.listen(81, 1), Err(NetError::NoSocketsLeft));
     assert!(stack.accept(listener).is_none());
 }
 
-#[test]
-fn closes_acknowledged_by_the_peer_free_the_socket_at_once() {
-    let mut stack = stack();
-    let mut now = 0;
+/// A connected pair on the loopback stack: (client, server).
+fn connected(stack: &mut Stack<Loopback>, now: &mut u64) -> (SocketHandle, SocketHandle) {
     let listener = stack.listen(80, 1).unwrap();
-    let _client = stack.connect((HOME, 80), 40000);
+    let client = stack.connect((HOME, 80), 40000);
     let mut server = None;
-    poll_until(&mut stack, &mut now, |stack| {
+    poll_until(stack, now, |stack| {
         server = stack.accept(listener);
         server.is_some()
     });
-    // The client never closes its side, but it acknowledges our FIN: FIN-WAIT-2 is enough.
-    stack.release(server.unwrap(), now);
+    (client, server.unwrap())
+}
+
+fn state(stack: &Stack<Loopback>, handle: SocketHandle) -> tcp::State {
+    stack.sockets.get::<tcp::Socket>(handle).state()
+}
+
+#[test]
+fn a_close_both_sides_finish_frees_the_socket_at_once() {
+    let mut stack = stack();
+    let mut now = 0;
+    let (client, server) = connected(&mut stack, &mut now);
+    stack.release(server, now);
+    poll_until(&mut stack, &mut now, |stack| {
+        state(stack, client) == tcp::State::CloseWait
+    });
+    stack.shutdown(client);
     poll_until(&mut stack, &mut now, |stack| stack.closing.is_empty());
     assert!(now < CLOSE_LINGER_MS);
 }
 
 #[test]
-fn lingering_close_is_cut_off() {
+fn a_peer_that_never_closes_gets_the_reset_it_was_promised() {
     let mut stack = stack();
     let mut now = 0;
-    let listener = stack.listen(80, 1).unwrap();
-    let _client = stack.connect((HOME, 80), 40000);
-    let mut server = None;
+    let (client, server) = connected(&mut stack, &mut now);
+    // The client acknowledges our FIN (FIN-WAIT-2) but never closes its side.
+    stack.release(server, now);
     poll_until(&mut stack, &mut now, |stack| {
-        server = stack.accept(listener);
-        server.is_some()
+        state(stack, server) == tcp::State::FinWait2
     });
+    let released_at = now;
+    // Progress (the FIN acknowledged) moved the deadline: it counts from there.
+    assert!(stack.closing[0].deadline_ms > released_at);
+    poll_until(&mut stack, &mut now, |stack| {
+        stack.poll(now_plus(stack, CLOSE_LINGER_MS), BUDGET);
+        stack.closing.is_empty()
+    });
+    // The RST went out before the socket was freed: the client gets it at its next poll.
+    stack.poll(now, BUDGET);
+    assert_eq!(state(&stack, client), tcp::State::Closed);
+}
+
+/// The clock the test stack's closing list runs on, pushed `ms` past its earliest deadline.
+fn now_plus(stack: &Stack<Loopback>, ms: u64) -> u64 {
+    stack
+        .closing
+        .iter()
+        .map(|c| c.deadline_ms)
+        .min()
+        .unwrap_or(0)
+        + ms
+}
+
+#[test]
+fn the_close_deadline_counts_from_the_last_progress() {
+    let mut stack = stack();
+    let mut now = 0;
+    let (_client, server) = connected(&mut stack, &mut now);
+    stack.send(server, &[7; 3000]).unwrap();
+    stack.release(server, now);
+    let first_deadline = stack.closing[0].deadline_ms;
+    // Nothing moves: no progress, the deadline stands.
+    assert!(!stack.reap_closed(now));
+    assert_eq!(stack.closing[0].deadline_ms, first_deadline);
+    // The peer acknowledges some bytes later on: the deadline moves with it.
+    let later = now + CLOSE_LINGER_MS - 10;
+    stack.closing[0].send_queue += 1; // as if the queue had been longer when last looked at
+    stack.reap_closed(later);
+    assert_eq!(stack.closing[0].deadline_ms, later + CLOSE_LINGER_MS);
+}
+
+#[test]
+fn a_silent_peer_is_cut_off_and_reset() {
+    let mut stack = stack();
+    let mut now = 0;
+    let (client, server) = connected(&mut stack, &mut now);
     // Released, and no packet moves any more (a peer that vanished): the socket stays in
     // FIN-WAIT-1 with its FIN unacknowledged...
-    stack.release(server.unwrap(), now);
+    stack.release(server, now);
     assert!(!stack.reap_closed(now + 100));
     assert_eq!(stack.closing.len(), 1);
     assert!(stack.poll_delay_ms(now + 100).unwrap() <= CLOSE_LINGER_MS);
-    // ...until the linger time ends.
+    // ...until the linger time ends: then it is aborted, and freed once its RST went out
+    // (here at once: the loopback device always has room).
     assert!(stack.reap_closed(now + CLOSE_LINGER_MS + 1));
     assert!(stack.closing.is_empty());
+    stack.poll(now + CLOSE_LINGER_MS + 2, BUDGET);
+    assert_eq!(state(&stack, client), tcp::State::Closed);
+}
+
+#[test]
+fn abort_sends_a_reset_before_freeing() {
+    let mut stack = stack();
+    let mut now = 0;
+    let (client, server) = connected(&mut stack, &mut now);
+    let in_use = stack.tcp_sockets_in_use();
+    stack.abort(server, now);
+    stack.transmit(now);
+    stack.poll(now, BUDGET);
+    assert_eq!(stack.tcp_sockets_in_use(), in_use - 1);
+    assert_eq!(state(&stack, client), tcp::State::Closed);
+}
+
+#[test]
+fn discard_and_generated_sends_move_no_copies() {
+    let mut stack = stack();
+    let mut now = 0;
+    let (client, server) = connected(&mut stack, &mut now);
+    let sent = stack
+        .send_with(client, |room| {
+            room[..5].copy_from_slice(b"hello");
+            5
+        })
+        .unwrap();
+    assert_eq!(sent, 5);
+    assert_eq!(stack.send_queue(client), 5);
+    poll_until(&mut stack, &mut now, |stack| stack.send_queue(client) == 0);
+    assert_eq!(stack.discard(server, 2), Ok(2));
+    let mut buf = [0; 8];
+    assert_eq!(stack.recv(server, &mut buf), Ok(3));
+    assert_eq!(&buf[..3], b"llo");
+    assert_eq!(
+        stack.peer(server).map(|(address, _)| address),
+        Some([127, 0, 0, 1])
+    );
+}
+
+/// A waker that counts its wakes, for the readiness tests.
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn armed_wakers_fire_once_on_data_and_on_acknowledgements() {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering::SeqCst;
+    let mut stack = stack();
+    let mut now = 0;
+    let (client, server) = connected(&mut stack, &mut now);
+    let readable = Arc::new(CountingWaker(Default::default()));
+    let writable = Arc::new(CountingWaker(Default::default()));
+    let read_waker = std::task::Waker::from(readable.clone());
+    let write_waker = std::task::Waker::from(writable.clone());
+    stack.arm(server, Some(&read_waker), None);
+    stack.send(client, b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    poll_until(&mut stack, &mut now, |_| readable.0.load(SeqCst) > 0);
+    stack.send(client, b"more").unwrap();
+    for _ in 0..5 {
+        stack.poll(now, BUDGET);
+        now += 10;
+    }
+    assert_eq!(
+        readable.0.load(SeqCst),
+        1,
+        "one-shot: fired once until armed again"
+    );
+
+    stack.send(server, &[1; 100]).unwrap();
+    stack.arm(server, None, Some(&write_waker));
+    poll_until(&mut stack, &mut now, |_| writable.0.load(SeqCst) > 0);
+    assert_eq!(
+        stack.send_queue(server),
+        0,
+        "woken when the peer acknowledged"
+    );
 }
 
 #[test]
