@@ -260,6 +260,12 @@ impl<S: Stream> Connection<S> {
                 Err(Reset) => return Next::Release,
             }
         }
+        // After its FIN the client sends nothing more, but its TCP still resets the connection
+        // when our answer reaches a socket its program has closed (RFC 9293, 3.10.7.4). smoltcp
+        // leaves a reset socket's send buffer as it was, so the queue below would never drain.
+        if self.client_done && self.stream.discard(0) == Err(Reset) {
+            return Next::Release;
+        }
         if send_queue > 0 {
             let deadline_ms = self
                 .send_clock

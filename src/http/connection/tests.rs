@@ -472,6 +472,25 @@ fn a_request_followed_by_fin_is_answered_then_released() {
 }
 
 #[test]
+fn a_reset_after_the_clients_fin_ends_the_lingering_close() {
+    // The client sent its request and closed at once; the answer reaches a socket its program
+    // has closed, and the client's TCP answers it with a reset (RFC 9293, 3.10.7.4). smoltcp
+    // keeps a reset socket's send buffer as it was: the unacknowledged answer must not keep
+    // the connection parked until the send clock gives up on it.
+    let mut client = Client::new();
+    client.reads_at_once = false;
+    client
+        .socket()
+        .incoming
+        .extend(b"GET / HTTP/1.1\r\nHost: k\r\n\r\n");
+    client.socket().client_closed = true;
+    assert!(parked(client.step()));
+    assert!(client.socket().unacked > 0);
+    client.socket().reset = true;
+    assert_eq!(client.step(), Next::Release);
+}
+
+#[test]
 fn a_lingering_close_waits_for_the_answer_to_be_acknowledged() {
     let mut client = Client::new();
     client.reads_at_once = false;
