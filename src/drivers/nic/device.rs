@@ -2,6 +2,7 @@
 //! queued frames and transmit tokens while the card has room for a frame.
 
 use super::active;
+use crate::trace::{self, Step};
 use alloc::vec;
 use alloc::vec::Vec;
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
@@ -35,6 +36,13 @@ impl phy::Device for NicDevice {
         let mut frame = vec![0; MAX_ETHERNET_FRAME];
         let len = active::receive(&mut frame)?;
         frame.truncate(len);
+        if trace::expects(Step::Smoltcp) && trace::is_request_frame(&frame) {
+            trace::step(
+                Step::Smoltcp,
+                "src/drivers/nic/device.rs NicDevice::receive",
+                format_args!("smoltcp takes the frame from the queue (Interface::poll)"),
+            );
+        }
         Some((RxToken { frame }, TxToken { _private: () }))
     }
 

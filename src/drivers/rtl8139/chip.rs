@@ -22,6 +22,7 @@ use super::rx_ring::{
 use super::tx_slots::{EarlyTxThreshold, TX_ABORT_RETRIES, TX_SLOT_COUNT, TxEvent, TxSlots};
 use crate::drivers::nic::frame_queue::{FRAME_BYTES, FrameQueue};
 use crate::drivers::nic::{NetworkCard, NicStats, StartError, TxError};
+use crate::trace::{self, Step};
 use core::any::Any;
 
 /// RBLEN = 2: a 32 KiB ring, room for about twenty full-size frames.
@@ -187,6 +188,9 @@ impl<C: ChipIo> Rtl8139<C> {
         self.acknowledge(pending & !INT_RX_EVENTS);
         if pending & (INT_TX_OK | INT_TX_ERROR) != 0 {
             self.reclaim_tx();
+            if trace::expects(Step::TransmitDone) {
+                self.trace_transmit_done(pending);
+            }
         }
         if pending & INT_LINK_CHANGE != 0 {
             self.link_changed();
@@ -214,6 +218,17 @@ impl<C: ChipIo> Rtl8139<C> {
         // is CAPR first, then ROK. Cleared before the drain, ROK would come straight back
         // for the packets still in the ring.
         self.acknowledge(status);
+        if trace::expects(Step::Interrupt) {
+            trace::step(
+                Step::Interrupt,
+                "src/drivers/rtl8139/chip.rs Rtl8139::take_received",
+                format_args!(
+                    "ISR {status:#06x}: drain_ring copied the frame into the frame queue \
+                     ({} waiting), moved CAPR, then acknowledged ROK",
+                    self.rx_queue.len()
+                ),
+            );
+        }
         if drained == Drained::Empty && !self.ring_is_empty() {
             // A packet that arrived between the last BUFE check and the acknowledgement had
             // its ROK cleared by it: no interrupt would announce it. Take it now.
@@ -257,6 +272,7 @@ impl<C: ChipIo> Rtl8139<C> {
             // Reading CBR is the acquire: what the chip wrote before it moved CBR is in RAM,
             // and the reads below come after this port read (src/drivers/rtl8139/mod.rs).
             let write_offset = usize::from(self.chip.read16(CBR));
+            let offset = self.rx_ring.read_offset();
             match self.rx_ring.next_packet(self.chip.rx_ring(), write_offset) {
                 Ok(packet) => {
                     self.rx_stall.clear();
@@ -264,9 +280,12 @@ impl<C: ChipIo> Rtl8139<C> {
                     self.stats.rx_bytes += packet.len() as u64;
                     let ring = self.chip.rx_ring();
                     // Cannot fail: the queue had room (checked above).
-                    let _ = self
-                        .rx_queue
-                        .push(packet.len(), |buffer| packet.copy_to(ring, buffer));
+                    let _ = self.rx_queue.push(packet.len(), |buffer| {
+                        packet.copy_to(ring, buffer);
+                        if trace::expects(Step::Dma) && trace::is_request_frame(buffer) {
+                            trace_received(buffer.len(), offset);
+                        }
+                    });
                     // CAPR only after the copy: from this write on, the chip may overwrite the
                     // packet's bytes.
                     self.chip.write16(CAPR, self.rx_ring.capr());
@@ -377,6 +396,23 @@ impl<C: ChipIo> Rtl8139<C> {
         }
     }
 
+    /// The request trace's last step (src/trace.rs): the transmit-OK interrupt for the slot
+    /// that took the answer's first frame, once `reclaim_tx` has freed it.
+    fn trace_transmit_done(&mut self, pending: u16) {
+        let slot = trace::mark();
+        if slot < TX_SLOT_COUNT && !self.tx_slots.is_busy(slot) {
+            let tsd = self.chip.read32(tsd_register(slot));
+            trace::step(
+                Step::TransmitDone,
+                "src/drivers/rtl8139/chip.rs Rtl8139::serve",
+                format_args!(
+                    "ISR {pending:#06x} (TOK): reclaim_tx found OWN and TOK in TSD{slot} \
+                     ({tsd:#010x}): the frame is sent, slot {slot} is free again"
+                ),
+            );
+        }
+    }
+
     fn link_changed(&mut self) {
         let was_up = self.stats.link_up;
         self.update_link();
@@ -414,6 +450,18 @@ impl<C: ChipIo> Rtl8139<C> {
     pub(super) fn rx_read_offset(&self) -> usize {
         self.rx_ring.read_offset()
     }
+}
+
+/// The request trace's first step (src/trace.rs): the frame the chip wrote at `offset`.
+fn trace_received(len: usize, offset: usize) {
+    trace::step(
+        Step::Dma,
+        "src/drivers/rtl8139/rx_ring.rs RxRing::next_packet",
+        format_args!(
+            "the chip wrote a {len}-byte frame (TCP to port 80, with data) by DMA into the RX \
+             ring at offset {offset:#x}, and raised ROK and its interrupt line"
+        ),
+    );
 }
 
 /// TSD0-3: the status register of transmit slot `slot`.
@@ -510,6 +558,18 @@ impl<C: ChipIo + Send + 'static> NetworkCard for Rtl8139<C> {
             tsd_register(slot),
             padded_len as u32 | self.tx_threshold.tsd_bits(),
         );
+        if trace::expects(Step::Transmit) && trace::is_answer_frame(frame) {
+            trace::set_mark(slot);
+            trace::step(
+                Step::Transmit,
+                "src/drivers/rtl8139/chip.rs Rtl8139::transmit",
+                format_args!(
+                    "copied the answer's first {}-byte frame into TX slot {slot}, wrote its \
+                     length to TSD{slot}: the chip starts the DMA",
+                    frame.len()
+                ),
+            );
+        }
         Ok(())
     }
 
