@@ -75,6 +75,38 @@ class Tally:
                 self.errors.append(error)
 
 
+def internet_checksum(data):
+    """RFC 1071: the ones' complement of the ones' complement sum of 16-bit words."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def ping(host, payload=b"micro-kernel-rs ping", timeout=2):
+    """One ICMP echo request to `host` (RFC 792) through a raw socket (root only); True if the
+    matching echo reply came back within `timeout` seconds."""
+    ident = threading.get_ident() & 0xFFFF
+    header = struct.pack("!BBHHH", 8, 0, 0, ident, 1)
+    request = struct.pack("!BBHHH", 8, 0, internet_checksum(header + payload), ident, 1) + payload
+    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as s:
+        s.settimeout(timeout)
+        s.sendto(request, (host, 0))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                packet, (source, _) = s.recvfrom(2048)
+            except socket.timeout:
+                return False
+            icmp = packet[(packet[0] & 0x0F) * 4:]  # after the IPv4 header (IHL words)
+            if source == host and icmp[0] == 0 and icmp[4:6] == request[4:6] \
+                    and icmp[8:] == payload:
+                return True
+    return False
+
+
 def reset_close(sock):
     """Closes with a reset (SO_LINGER 0) instead of a FIN: a client that vanishes."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -126,6 +126,8 @@ def main(iso):
             vm.wait_for(r"READY", timeout=90)
             net.enter()
             gets(count=1)  # the first ARP exchange
+            # smoltcp answers echo requests itself (feature auto-icmp-echo-reply, Cargo.toml).
+            assert load.ping(PrivateNetwork.GUEST), "the kernel did not answer a ping"
             quiet, quiet_failed = gets(count=QUIET_GETS)
             before = load.stats(GUEST)["nic"]
             tap_before = net.tap_counters()
