@@ -38,25 +38,16 @@ def ip(*args):
     subprocess.run(["ip", *args], check=True)
 
 
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def syn_frame(source_mac, source_ip, source_port):
     """An Ethernet frame carrying a TCP SYN from source_ip:source_port to the guest's port 80."""
     src, dst = socket.inet_aton(source_ip), socket.inet_aton(GUEST[0])
     tcp = struct.pack("!HHIIBBHHH", source_port, GUEST[1], random.getrandbits(32), 0,
                       5 << 4, 0x02, 64240, 0, 0)
     pseudo = src + dst + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(tcp))
-    tcp = tcp[:16] + struct.pack("!H", checksum(pseudo + tcp)) + tcp[18:]
+    tcp = tcp[:16] + struct.pack("!H", load.internet_checksum(pseudo + tcp)) + tcp[18:]
     ip_head = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), random.getrandbits(16), 0,
                           64, socket.IPPROTO_TCP, 0, src, dst)
-    ip_head = ip_head[:10] + struct.pack("!H", checksum(ip_head)) + ip_head[12:]
+    ip_head = ip_head[:10] + struct.pack("!H", load.internet_checksum(ip_head)) + ip_head[12:]
     return GUEST_MAC + source_mac + b"\x08\x00" + ip_head + tcp
 
 
