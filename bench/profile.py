@@ -14,6 +14,7 @@ here runs under `timeout` and is killed by its PID."""
 import bisect
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -79,7 +80,8 @@ def main():
     downloads = None
     try:
         for _ in range(300):
-            if os.path.exists(monitor) and b"READY" in open(f"{work}/serial.log", "rb").read():
+            serial = f"{work}/serial.log"  # QEMU may open the monitor before the serial file
+            if os.path.exists(monitor) and os.path.exists(serial) and b"READY" in open(serial, "rb").read():
                 break
             time.sleep(0.05)
         time.sleep(0.5)
@@ -95,7 +97,10 @@ def main():
             return data.decode(errors="replace")
 
         command("")
-        downloads = subprocess.Popen(["bash", "-c", f"while :; do curl -s -o /dev/null http://{GUEST}/big.bin; done"])
+        # Its own process group, so that stopping it stops the curl it is running too (a
+        # curl left behind would wait for the stopped guest forever); --max-time bounds each.
+        downloads = subprocess.Popen(["bash", "-c", f"while :; do curl -s --max-time 10 -o /dev/null http://{GUEST}/big.bin; done"],
+                                     start_new_session=True)
         time.sleep(0.5)
         counts, n = {}, 0
         deadline = time.monotonic() + seconds
@@ -112,7 +117,7 @@ def main():
             time.sleep(0.002)
     finally:
         if downloads:
-            downloads.terminate()
+            os.killpg(downloads.pid, signal.SIGTERM)
             downloads.wait()
         qemu.terminate()
         qemu.wait()

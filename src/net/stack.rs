@@ -26,8 +26,12 @@ use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4C
 /// Receive buffer per TCP socket: the largest window we advertise. Requests are small.
 pub const TCP_RX_BUFFER_BYTES: usize = 4 * 1024;
 
-/// Send buffer per TCP socket: how much a writer may queue ahead of the peer's ACKs.
-pub const TCP_TX_BUFFER_BYTES: usize = 32 * 1024;
+/// Send buffer per TCP socket: how much a writer may queue ahead of the peer's ACKs, and so
+/// the most one connection has in flight. For a bulk download it must cover the
+/// bandwidth-delay product: 32 KiB at the tap's round trip of about 0.8 ms caps a connection
+/// near 40 MB/s, and a capture of /big.bin showed exactly that, 32 KiB out and the sender
+/// waiting for ACKs (issue 15; the figures are in docs/09-network.md).
+pub const TCP_TX_BUFFER_BYTES: usize = 64 * 1024;
 
 /// A connection without any ACK from the peer for this long is aborted.
 const TCP_TIMEOUT_MS: u64 = 30_000;

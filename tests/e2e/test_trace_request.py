@@ -21,8 +21,8 @@ STEPS = [
     (8, "src/http/server.rs work"),
     (9, "src/http/router.rs Router::respond"),
     (10, r"src/net/socket\.rs TcpStream::try_write(?:_with)?"),
-    (11, "src/drivers/rtl8139/chip.rs Rtl8139::transmit"),
-    (12, "src/drivers/rtl8139/chip.rs Rtl8139::serve"),
+    (11, "src/drivers/rtl8139/chip.rs Rtl8139::transmit_with"),
+    (12, "src/drivers/rtl8139/chip.rs Rtl8139::reclaim_tx"),
 ]
 
 

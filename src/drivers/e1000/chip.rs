@@ -377,30 +377,41 @@ impl NetworkCard for E1000 {
     }
 
     /// Copies `frame` (an Ethernet frame without CRC; the card appends it) into the next
-    /// descriptor's buffer, zero-padded to 60 bytes, and queues it. Refuses when every
-    /// descriptor is in flight (the transmit backlog above keeps the frame, and counts what
-    /// it must drop: src/drivers/nic/tx_backlog.rs).
+    /// descriptor's buffer, zero-padded to 60 bytes, and queues it (`transmit_with` with a
+    /// copy).
     fn transmit(&mut self, frame: &[u8]) -> Result<(), TxError> {
-        if frame.len() > MAX_FRAME_LEN {
+        self.transmit_with(frame.len(), &mut |buffer| buffer.copy_from_slice(frame))
+    }
+
+    /// Lends the next descriptor's buffer to `fill`, zeroed up to the padded length (an
+    /// older frame's bytes would leak in the padding, or wherever `fill` writes nothing),
+    /// then queues the frame. Refuses when every descriptor is in flight (the transmit
+    /// backlog above keeps the frame, and counts what it must drop:
+    /// src/drivers/nic/tx_backlog.rs), and then `fill` does not run.
+    fn transmit_with(
+        &mut self,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<(), TxError> {
+        if len > MAX_FRAME_LEN {
             self.stats.tx_dropped_too_long += 1;
             return Err(TxError::TooLong);
         }
-        if frame.len() < MIN_FRAME_LEN {
+        if len < MIN_FRAME_LEN {
             return Err(TxError::TooShort);
         }
         self.reclaim_tx();
         let Some((index, _)) = self.tx_ring.next_buffer() else {
             return Err(TxError::Busy);
         };
-        let padded_len = frame.len().max(MIN_TX_FRAME_LEN);
+        let padded_len = len.max(MIN_TX_FRAME_LEN);
         let buffer = self.tx_buffers.as_ptr().wrapping_add(index * BUFFER_LEN);
         // SAFETY: the descriptor is free (not in flight), so the card does not read its
-        // buffer; the buffer holds BUFFER_LEN >= padded_len bytes and is ours alone.
-        unsafe {
-            core::ptr::copy_nonoverlapping(frame.as_ptr(), buffer, frame.len());
-            // Zeros, not whatever an older frame left there: stale bytes would leak.
-            core::ptr::write_bytes(buffer.add(frame.len()), 0, padded_len - frame.len());
-        }
+        // buffer until `hand_over` below, after this slice is gone; the buffer holds
+        // BUFFER_LEN >= padded_len bytes and is ours alone.
+        let padded = unsafe { core::slice::from_raw_parts_mut(buffer, padded_len) };
+        padded.fill(0);
+        fill(&mut padded[..len]);
         let tail = self
             .tx_ring
             .submit(&mut self.tx_descriptors, padded_len as u16);
@@ -458,7 +469,7 @@ impl NetworkCard for E1000 {
         }
     }
 
-    fn stats(&self) -> NicStats {
+    fn stats(&mut self) -> NicStats {
         self.stats
     }
 

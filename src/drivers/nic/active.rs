@@ -193,6 +193,14 @@ pub fn transmit(frame: &[u8]) -> Result<(), TxError> {
         .unwrap_or(Err(TxError::NoCard))
 }
 
+/// Queues a frame of `len` bytes that `fill` writes in place: in the card's transmit buffer,
+/// or in the backlog's while the card is full (`TxBacklog::transmit_with`). `fill` runs with
+/// the card locked and interrupts off, at most once, and has run if the answer is `Ok`.
+pub fn transmit_with(len: usize, fill: &mut dyn FnMut(&mut [u8])) -> Result<(), TxError> {
+    with_active(|Active { card, backlog }| backlog.transmit_with(&mut **card, len, fill))
+        .unwrap_or(Err(TxError::NoCard))
+}
+
 /// Whether a frame sent now would go straight to the card (nothing waits in the backlog).
 pub fn can_transmit() -> bool {
     with_active(|Active { card, backlog }| backlog.can_transmit(&mut **card)).unwrap_or(false)

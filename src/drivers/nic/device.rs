@@ -1,10 +1,16 @@
 //! The card in use as smoltcp sees it: a `phy::Device` that hands out receive tokens for
 //! queued frames and transmit tokens while the card has room for a frame.
+//!
+//! No frame is built or copied twice on the way. smoltcp writes each frame it sends straight
+//! into the card's transmit buffer (`TxToken::consume`, through `nic::transmit_with`), and
+//! each received frame is copied once, from the driver into one buffer that the device keeps
+//! for the purpose and lends to smoltcp (`RxToken`): no allocation per frame, and no zeroing
+//! of bytes that the copy overwrites anyway.
 
 use super::active;
 use crate::trace::{self, Step};
+use alloc::boxed::Box;
 use alloc::vec;
-use alloc::vec::Vec;
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
@@ -12,31 +18,35 @@ use smoltcp::time::Instant;
 /// CRC (which the card appends).
 const MAX_ETHERNET_FRAME: usize = 14 + 1500;
 
-/// A handle on the card [`active::init`] started (the state lives in that module's static).
+/// A handle on the card [`active::init`] started (the state lives in that module's static),
+/// and the buffer received frames are copied into.
 #[derive(Debug)]
 pub struct NicDevice {
-    _private: (),
+    received: Box<[u8; MAX_ETHERNET_FRAME]>,
 }
 
 impl NicDevice {
     /// The device, if a card was started.
     pub fn new() -> Option<NicDevice> {
-        active::is_present().then_some(NicDevice { _private: () })
+        active::is_present().then(|| NicDevice {
+            received: Box::new([0; MAX_ETHERNET_FRAME]),
+        })
     }
 }
 
 impl phy::Device for NicDevice {
-    type RxToken<'a> = RxToken;
+    type RxToken<'a> = RxToken<'a>;
     type TxToken<'a> = TxToken;
 
-    /// The buffer is allocated before the card's lock is taken: `receive` copies with
-    /// interrupts off, and locking rule 3 (src/sync/mod.rs) keeps heap work out of such
-    /// sections: growing the heap there would hold interrupts off for a bitmap search.
-    fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken, TxToken)> {
-        let mut frame = vec![0; MAX_ETHERNET_FRAME];
-        let len = active::receive(&mut frame)?;
-        frame.truncate(len);
-        if trace::expects(Step::Smoltcp) && trace::is_request_frame(&frame) {
+    /// Copies the oldest frame the driver holds into the device's buffer, which the token
+    /// lends to smoltcp until it has processed the frame. The buffer was allocated once, with
+    /// the device: `receive` copies with interrupts off, and locking rule 3 (src/sync/mod.rs)
+    /// keeps heap work out of such sections. Only the frame's own bytes are ever read: what
+    /// lies beyond them, left from a longer frame, is never lent.
+    fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken<'_>, TxToken)> {
+        let len = active::receive(&mut self.received[..])?;
+        let frame = &self.received[..len];
+        if trace::expects(Step::Smoltcp) && trace::is_request_frame(frame) {
             trace::step(
                 Step::Smoltcp,
                 "src/drivers/nic/device.rs NicDevice::receive",
@@ -61,14 +71,14 @@ impl phy::Device for NicDevice {
     }
 }
 
-/// A received frame, copied out of the driver's queue.
-pub struct RxToken {
-    frame: Vec<u8>,
+/// A received frame, in the device's buffer.
+pub struct RxToken<'a> {
+    frame: &'a [u8],
 }
 
-impl phy::RxToken for RxToken {
+impl phy::RxToken for RxToken<'_> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&self.frame)
+        f(self.frame)
     }
 }
 
@@ -78,15 +88,24 @@ pub struct TxToken {
 }
 
 impl phy::TxToken for TxToken {
-    /// smoltcp writes the frame into a buffer of ours, then the driver copies it to the card.
-    /// The card's lock is not held while smoltcp writes. If the card has no room (a reply
-    /// made while receiving gets its token whether or not it has), the frame waits in the
-    /// transmit backlog (src/drivers/nic/tx_backlog.rs); only if that is full too is it
-    /// dropped and counted (`tx_dropped_full`).
+    /// smoltcp writes the frame straight into the card's transmit buffer
+    /// (`nic::transmit_with`), zeroed first, under the card's lock with interrupts off: its
+    /// closure only writes the frame. If the card has no room (a
+    /// reply made while receiving gets its token whether or not it has), smoltcp writes into
+    /// the transmit backlog instead (src/drivers/nic/tx_backlog.rs). Only if the frame is
+    /// refused there too (backlog full, frame too long, no card) does smoltcp write into a
+    /// scratch buffer, after the lock is released: it expects its closure to run, and the
+    /// frame is dropped and counted (`tx_dropped_full`, `tx_dropped_too_long`).
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut frame = vec![0; len];
-        let result = f(&mut frame);
-        let _ = active::transmit(&frame);
-        result
+        let mut f = Some(f);
+        let mut answer = None;
+        let _ = active::transmit_with(len, &mut |buffer| {
+            answer = f.take().map(|f| f(buffer));
+        });
+        match (answer, f) {
+            (Some(answer), _) => answer,
+            (None, Some(f)) => f(&mut vec![0; len]),
+            (None, None) => unreachable!("smoltcp's closure ran without an answer"),
+        }
     }
 }

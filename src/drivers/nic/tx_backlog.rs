@@ -10,8 +10,9 @@
 //! burst would be lost without a trace, and a peer waiting for an ARP reply would wait for its
 //! own timeout.
 //!
-//! So every frame goes through [`TxBacklog::transmit`]: straight to the card when the backlog
-//! is empty and the card takes it, otherwise to the back of the backlog, in order.
+//! So every frame goes through [`TxBacklog::transmit_with`]: smoltcp writes it straight into
+//! the card's transmit buffer when the backlog is empty and the card has room, otherwise into
+//! a buffer at the back of the backlog, in order (written once either way).
 //! [`TxBacklog::flush`] moves frames on to the card; the card's interrupt calls it (a transmit
 //! buffer came free), and so does every send. The backlog is small and preallocated
 //! ([`TX_BACKLOG_FRAMES`] frames): when it is full too, the frame is dropped and counted
@@ -62,19 +63,40 @@ impl TxBacklog {
         self.waiting.is_empty()
     }
 
-    /// Sends `frame` through `card`, or keeps it until the card has room. Frames leave in the
-    /// order they came: a new frame waits behind the backlog. `Err(Busy)` only when the frame
-    /// had to be dropped; errors that are about the frame itself (too long, too short) come
-    /// straight from the card.
+    /// Sends `frame` through `card`, or keeps it until the card has room
+    /// ([`transmit_with`](Self::transmit_with), with a copy of `frame`).
     pub fn transmit(&mut self, card: &mut dyn NetworkCard, frame: &[u8]) -> Result<(), TxError> {
+        self.transmit_with(card, frame.len(), &mut |buffer| {
+            buffer.copy_from_slice(frame)
+        })
+    }
+
+    /// Sends a frame of `len` bytes that `fill` writes: into the card's own transmit buffer
+    /// (`NetworkCard::transmit_with`) when nothing waits and the card has room, or else into
+    /// the backlog's next buffer, to go when the card has room. Frames leave in the order
+    /// they came: a new frame waits behind the backlog. `Err(Busy)` only when the frame had to
+    /// be dropped; errors that are about the frame itself (too long, too short) come straight
+    /// from the card. As with the card, `fill` runs at most once, and has run if `Ok`.
+    pub fn transmit_with(
+        &mut self,
+        card: &mut dyn NetworkCard,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<(), TxError> {
         self.flush(card);
         if self.waiting.is_empty() {
-            match card.transmit(frame) {
+            match card.transmit_with(len, fill) {
                 Err(TxError::Busy) => {}
                 done => return done,
             }
         }
-        if frame.len() <= FRAME_BYTES && self.waiting.push_copy(frame).is_ok() {
+        // Zeros first, as a card gives them (`NetworkCard::transmit_with`): the buffer holds
+        // an older frame.
+        let zeroed_then_filled = |buffer: &mut [u8]| {
+            buffer.fill(0);
+            fill(buffer)
+        };
+        if len <= FRAME_BYTES && self.waiting.push(len, zeroed_then_filled).is_ok() {
             self.backlogged += 1;
             return Ok(());
         }
@@ -165,7 +187,7 @@ mod tests {
             None
         }
         fn discard_received(&mut self) {}
-        fn stats(&self) -> NicStats {
+        fn stats(&mut self) -> NicStats {
             NicStats::default()
         }
         fn as_any_mut(&mut self) -> &mut dyn Any {
@@ -236,6 +258,94 @@ mod tests {
         backlog.flush(&mut card);
         let order: Vec<u8> = card.sent.iter().map(|f| f[0]).collect();
         assert_eq!(order, [1, 2, 3, 4]);
+    }
+
+    /// A frame made in place (as smoltcp makes them) is written once: into the card's buffer
+    /// when it has room (here through the trait's default, which copies), into the backlog's
+    /// while it has none; a frame refused by both is never written at all, so its maker
+    /// knows it still has it to make.
+    #[test]
+    fn a_frame_made_in_place_is_written_once_where_it_waits_or_not_at_all() {
+        let (mut card, mut backlog) = (FakeCard::with_room(1), TxBacklog::new());
+        let mut calls = 0;
+        let send = |backlog: &mut TxBacklog, card: &mut FakeCard, byte: u8, calls: &mut usize| {
+            backlog.transmit_with(card, 60, &mut |buffer| {
+                *calls += 1;
+                buffer.fill(byte);
+            })
+        };
+        assert_eq!(send(&mut backlog, &mut card, 1, &mut calls), Ok(()));
+        assert_eq!((calls, card.sent.len()), (1, 1), "straight to the card");
+        for n in 0..TX_BACKLOG_FRAMES as u8 {
+            assert_eq!(send(&mut backlog, &mut card, 2 + n, &mut calls), Ok(()));
+        }
+        assert_eq!(
+            calls,
+            1 + TX_BACKLOG_FRAMES,
+            "each written once, in the backlog"
+        );
+        assert_eq!(
+            send(&mut backlog, &mut card, 0xee, &mut calls),
+            Err(TxError::Busy)
+        );
+        assert_eq!(
+            calls,
+            1 + TX_BACKLOG_FRAMES,
+            "a dropped frame is never written"
+        );
+        let mut long_calls = 0;
+        assert_eq!(
+            TxBacklog::new().transmit_with(
+                &mut FakeCard::with_room(1),
+                FRAME_BYTES + 1,
+                &mut |_| { long_calls += 1 }
+            ),
+            Err(TxError::TooLong)
+        );
+        assert_eq!(long_calls, 0);
+        while !backlog.is_empty() {
+            card.finish_all();
+            backlog.flush(&mut card);
+        }
+        let bytes: Vec<u8> = card.sent.iter().map(|f| f[0]).collect();
+        assert_eq!(bytes, (1..2 + TX_BACKLOG_FRAMES as u8).collect::<Vec<_>>());
+        assert!(
+            card.sent
+                .iter()
+                .all(|f| f.len() == 60 && f.iter().all(|&b| b == f[0]))
+        );
+    }
+
+    /// The buffers of the backlog are reused, but a frame made in one never sees the older
+    /// frame's bytes: it gets zeros, as from a card, and what it does not write stays zero.
+    #[test]
+    fn a_frame_made_in_the_backlog_starts_from_zeros() {
+        let (mut card, mut backlog) = (FakeCard::with_room(1), TxBacklog::new());
+        backlog.transmit(&mut card, &[0xaa; 60]).unwrap();
+        for _ in 0..2 {
+            for _ in 0..TX_BACKLOG_FRAMES {
+                backlog.transmit(&mut card, &[0xaa; 100]).unwrap();
+            }
+            while !backlog.is_empty() {
+                card.finish_all();
+                backlog.flush(&mut card);
+            }
+        }
+        backlog.transmit(&mut card, &[0xaa; 100]).unwrap();
+        let mut seen_only_zeros = true;
+        backlog
+            .transmit_with(&mut card, 80, &mut |buffer| {
+                seen_only_zeros = buffer.iter().all(|&b| b == 0);
+                buffer[..14].fill(0x11);
+            })
+            .unwrap();
+        assert!(seen_only_zeros);
+        while !backlog.is_empty() {
+            card.finish_all();
+            backlog.flush(&mut card);
+        }
+        let last = card.sent.last().unwrap();
+        assert_eq!((&last[..14], &last[14..]), (&[0x11; 14][..], &[0; 66][..]));
     }
 
     #[test]

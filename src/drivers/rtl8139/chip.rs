@@ -6,10 +6,12 @@
 //! ```text
 //!   interrupt ──> service_interrupt: loop (bounded) { read ISR; ISR & IMR == 0? done
 //!                   transmit/link bits: acknowledge, then reclaim slots / read BMSR
-//!                   receive bits: drain the ring into the queue, acknowledge after CAPR moved
+//!                   receive bits: drain the ring into the queue (one CBR read and one CAPR
+//!                                 write per batch), acknowledge after CAPR moved
 //!                                 queue full? mask the receive interrupts (pause) }
 //!   stack ──> receive: paused and the queue half empty? drain again; the ring empty? unmask
-//!   stack ──> transmit: reclaim, claim the next slot, fill it, write TSD (hands it over)
+//!   stack ──> transmit: all four slots busy? reclaim (one TSAD read), still busy? unmask TOK;
+//!             claim the next slot, fill it, write TSD (hands it over)
 //!   network thread ──> watchdog: a slot held too long? reset the chip; a stuck header? reset
 //!                                the receiver
 //! ```
@@ -77,6 +79,8 @@ pub struct Rtl8139<C: ChipIo> {
     /// `enable_interrupts` has run: IMR may unmask events.
     interrupts_on: bool,
     tx_slots: TxSlots,
+    /// TOK is unmasked: only while all four slots are busy (see `reclaim_when_full`).
+    tx_interrupt_armed: bool,
     tx_threshold: EarlyTxThreshold,
     /// ISR read all ones: the chip is gone, and the driver no longer touches it.
     gone: bool,
@@ -96,6 +100,7 @@ impl<C: ChipIo> Rtl8139<C> {
             rx_paused: false,
             interrupts_on: false,
             tx_slots: TxSlots::new(),
+            tx_interrupt_armed: false,
             tx_threshold: EarlyTxThreshold::new(),
             gone: false,
             stats: NicStats::default(),
@@ -152,6 +157,7 @@ impl<C: ChipIo> Rtl8139<C> {
         self.rx_paused = false;
         self.chip.write16(CAPR, self.rx_ring.capr());
         self.tx_slots = TxSlots::new();
+        self.tx_interrupt_armed = false;
         self.update_link();
         let mask = self.interrupt_mask();
         self.chip.write16(IMR, mask);
@@ -171,14 +177,28 @@ impl<C: ChipIo> Rtl8139<C> {
         self.program();
     }
 
-    /// The events IMR lets through: none before `enable_interrupts`, all but the receive
-    /// events while receiving is paused.
+    /// The events IMR lets through: none before `enable_interrupts`; no receive events while
+    /// receiving is paused; TOK only while all four transmit slots are busy.
+    ///
+    /// Why TOK is masked otherwise: a completion interrupt per sent frame is what a driver
+    /// that reclaims slots only from its interrupt handler needs, and this one does not. It
+    /// reclaims when it needs a slot (`reclaim_when_full`), and the only one waiting for a
+    /// completion is a sender that found all four busy, for whom TOK is then unmasked. Under
+    /// emulation the interrupt per frame (ISR read and write, TSD reads, two end-of-interrupts,
+    /// the network thread woken) cost more than the frame's own transmission. TER stays
+    /// unmasked: a failed transmission is handled at once (docs/06-rtl8139.md).
     fn interrupt_mask(&self) -> u16 {
-        match (self.interrupts_on, self.rx_paused) {
-            (false, _) => 0,
-            (true, false) => INT_HANDLED,
-            (true, true) => INT_HANDLED & !INT_RX_EVENTS,
+        if !self.interrupts_on {
+            return 0;
         }
+        let mut mask = INT_HANDLED;
+        if self.rx_paused {
+            mask &= !INT_RX_EVENTS;
+        }
+        if !self.tx_interrupt_armed {
+            mask &= !INT_TX_OK;
+        }
+        mask
     }
 
     /// One round of the interrupt handler, for the events in `pending` (ISR & IMR).
@@ -188,8 +208,12 @@ impl<C: ChipIo> Rtl8139<C> {
         self.acknowledge(pending & !INT_RX_EVENTS);
         if pending & (INT_TX_OK | INT_TX_ERROR) != 0 {
             self.reclaim_tx();
-            if trace::expects(Step::TransmitDone) {
-                self.trace_transmit_done(pending);
+            if self.tx_interrupt_armed && !self.tx_slots.is_full() {
+                // A slot is free again: the sender that waited can go on, and TOK goes back
+                // to being masked.
+                self.tx_interrupt_armed = false;
+                let mask = self.interrupt_mask();
+                self.chip.write16(IMR, mask);
             }
         }
         if pending & INT_LINK_CHANGE != 0 {
@@ -257,21 +281,43 @@ impl<C: ChipIo> Rtl8139<C> {
         }
     }
 
-    /// Moves complete packets from the ring to the queue until the chip says the ring is
-    /// empty (CR.BUFE), the queue is full, or a header needs waiting or a reset. Ends within
-    /// `RX_QUEUE_FRAMES` + 1 rounds: every round queues a frame or returns.
+    /// Moves complete packets from the ring to the queue until the ring is empty, the queue is
+    /// full, or a header needs waiting or a reset.
+    ///
+    /// The chip is asked once per batch, not once per packet: CBR is read, every packet
+    /// before it is taken, then CAPR is written once for all of them and CBR read again. The
+    /// ring is empty when the read offset has caught up with a CBR read made after the last
+    /// packet was taken (what CR.BUFE says, without a CR read per packet). Under emulation
+    /// each port access is a trip out of the guest into QEMU's device model, and a download's
+    /// ACKs arrive a few at a time: a CR read, a CBR read and a CAPR write per packet cost
+    /// more than copying the packet (docs/09-network.md has the figures).
+    ///
+    /// A header that looks incomplete against a CBR read made before the last packet was
+    /// taken may simply be newer than that read: CBR is read again before the header's stall
+    /// clock starts, so only a header incomplete against a fresh CBR is waited on (and reset
+    /// after `RX_STALL_TIMEOUT_MS`). Ends within 2 × `RX_QUEUE_FRAMES` + 2 rounds: every
+    /// round queues a frame, reads CBR again after one, or returns.
     fn drain_ring(&mut self) -> Drained {
-        loop {
-            if self.ring_is_empty() {
-                self.rx_stall.clear();
-                return Drained::Empty;
+        // Reading CBR is the acquire: what the chip wrote before it moved CBR is in RAM, and
+        // the reads of the ring come after this port read (src/drivers/rtl8139/mod.rs).
+        let mut write_offset = usize::from(self.chip.read16(CBR));
+        // `write_offset` was read after the last packet taken (or none was taken).
+        let mut fresh = true;
+        // Packets were taken since CAPR was last written.
+        let mut capr_behind = false;
+        let drained = loop {
+            if self.rx_ring.read_offset() == write_offset {
+                if fresh {
+                    self.rx_stall.clear();
+                    break Drained::Empty;
+                }
+                write_offset = self.next_batch(&mut capr_behind);
+                fresh = true;
+                continue;
             }
             if self.rx_queue.is_full() {
-                return Drained::QueueFull;
+                break Drained::QueueFull;
             }
-            // Reading CBR is the acquire: what the chip wrote before it moved CBR is in RAM,
-            // and the reads below come after this port read (src/drivers/rtl8139/mod.rs).
-            let write_offset = usize::from(self.chip.read16(CBR));
             let offset = self.rx_ring.read_offset();
             match self.rx_ring.next_packet(self.chip.rx_ring(), write_offset) {
                 Ok(packet) => {
@@ -286,14 +332,20 @@ impl<C: ChipIo> Rtl8139<C> {
                             trace_received(buffer.len(), offset);
                         }
                     });
-                    // CAPR only after the copy: from this write on, the chip may overwrite the
-                    // packet's bytes.
-                    self.chip.write16(CAPR, self.rx_ring.capr());
+                    capr_behind = true;
+                    fresh = false;
                 }
-                Err(RxError::Empty) => return Drained::Empty,
+                Err(RxError::Empty | RxError::Incomplete) if !fresh => {
+                    write_offset = self.next_batch(&mut capr_behind);
+                    fresh = true;
+                }
+                Err(RxError::Empty) => {
+                    self.rx_stall.clear();
+                    break Drained::Empty;
+                }
                 Err(RxError::Incomplete) => {
                     if !self.rx_stall.expired(self.chip.now_ms()) {
-                        return Drained::Waiting;
+                        break Drained::Waiting;
                     }
                     log::warn!(
                         "rtl8139: the packet at ring offset {:#x} is still incomplete after \
@@ -315,6 +367,24 @@ impl<C: ChipIo> Rtl8139<C> {
                     return Drained::Reset;
                 }
             }
+        };
+        self.give_back(&mut capr_behind);
+        drained
+    }
+
+    /// The batch read so far is taken: gives its space back, then asks how far the chip has
+    /// written meanwhile (CBR, the acquire for the next batch).
+    fn next_batch(&mut self, capr_behind: &mut bool) -> usize {
+        self.give_back(capr_behind);
+        usize::from(self.chip.read16(CBR))
+    }
+
+    /// Writes CAPR if packets were taken since it was last written. Only after their copies:
+    /// from this write on, the chip may overwrite their bytes.
+    fn give_back(&mut self, capr_behind: &mut bool) {
+        if *capr_behind {
+            self.chip.write16(CAPR, self.rx_ring.capr());
+            *capr_behind = false;
         }
     }
 
@@ -357,15 +427,32 @@ impl<C: ChipIo> Rtl8139<C> {
 
     /// Frees the slots the chip has finished with, oldest first, counts them, and recovers
     /// from what went wrong: an abort is retried, an underrun raises the early-transmit
-    /// threshold, an abort past its retries resets the chip.
+    /// threshold, an abort past its retries resets the chip. One read of the transmit
+    /// summary (TSAD at 0x60) tells the state of every slot; none if no slot is busy.
     fn reclaim_tx(&mut self) {
+        if self.tx_slots.busy() == 0 {
+            return;
+        }
+        let summary = self.chip.read16(TX_SUMMARY);
         while let Some(slot) = self.tx_slots.oldest_busy() {
-            let tsd = self.chip.read32(tsd_register(slot));
-            match self.tx_slots.complete_oldest(tsd) {
+            match self
+                .tx_slots
+                .complete_oldest(tsd_from_summary(summary, slot))
+            {
                 None | Some(TxEvent::InFlight) => return,
                 Some(TxEvent::Sent { len }) => {
                     self.stats.tx_packets += 1;
                     self.stats.tx_bytes += len as u64;
+                    if trace::expects(Step::TransmitDone) && trace::mark() == slot {
+                        trace::step(
+                            Step::TransmitDone,
+                            "src/drivers/rtl8139/chip.rs Rtl8139::reclaim_tx",
+                            format_args!(
+                                "the transmit summary ({summary:#06x}) says slot {slot} is done, \
+                                 OWN and TOK: the frame is sent, the slot is free again"
+                            ),
+                        );
+                    }
                 }
                 Some(TxEvent::RetryAborted) => {
                     // CLRABT: the chip sends the aborted descriptor again; it stays the chip's.
@@ -396,20 +483,29 @@ impl<C: ChipIo> Rtl8139<C> {
         }
     }
 
-    /// The request trace's last step (src/trace.rs): the transmit-OK interrupt for the slot
-    /// that took the answer's first frame, once `reclaim_tx` has freed it.
-    fn trace_transmit_done(&mut self, pending: u16) {
-        let slot = trace::mark();
-        if slot < TX_SLOT_COUNT && !self.tx_slots.is_busy(slot) {
-            let tsd = self.chip.read32(tsd_register(slot));
-            trace::step(
-                Step::TransmitDone,
-                "src/drivers/rtl8139/chip.rs Rtl8139::serve",
-                format_args!(
-                    "ISR {pending:#06x} (TOK): reclaim_tx found OWN and TOK in TSD{slot} \
-                     ({tsd:#010x}): the frame is sent, slot {slot} is free again"
-                ),
-            );
+    /// Makes room for a frame: when all four slots are busy, takes back those the chip has
+    /// finished with; when it still holds all four, unmasks TOK, so that the completion
+    /// interrupts and wakes whoever waits for a slot (smoltcp, or the transmit backlog).
+    /// Slots are not reclaimed before they are needed: four frames' completions cost one
+    /// summary read instead of an interrupt each.
+    fn reclaim_when_full(&mut self) {
+        if !self.tx_slots.is_full() {
+            return;
+        }
+        self.reclaim_tx();
+        if self.gone || !self.tx_slots.is_full() || self.tx_interrupt_armed {
+            return;
+        }
+        // ISR.TOK is set by every completion, masked or not, so it is set now for frames
+        // long reclaimed: clear it before unmasking, or it would interrupt at once for
+        // nothing. A slot finishing between that write and the unmask sets TOK again and
+        // interrupts; one finishing before it is found by the second look here.
+        self.acknowledge(INT_TX_OK);
+        self.reclaim_tx();
+        if !self.gone && self.tx_slots.is_full() {
+            self.tx_interrupt_armed = true;
+            let mask = self.interrupt_mask();
+            self.chip.write16(IMR, mask);
         }
     }
 
@@ -464,7 +560,8 @@ fn trace_received(len: usize, offset: usize) {
     );
 }
 
-/// TSD0-3: the status register of transmit slot `slot`.
+/// TSD0-3: the status register of transmit slot `slot` (written to hand a frame over; the
+/// driver reads the slots' status through the summary register instead).
 fn tsd_register(slot: usize) -> u16 {
     TSD0 + 4 * slot as u16
 }
@@ -525,48 +622,64 @@ impl<C: ChipIo + Send + 'static> NetworkCard for Rtl8139<C> {
         if self.gone {
             return false;
         }
-        self.reclaim_tx();
+        self.reclaim_when_full();
         !self.gone && !self.tx_slots.is_full()
     }
 
     /// Copies `frame` (an Ethernet frame without CRC; the chip appends it) into the next
     /// slot and starts its transmission. Refuses instead of overwriting a busy slot.
     fn transmit(&mut self, frame: &[u8]) -> Result<(), TxError> {
+        self.transmit_with(frame.len(), &mut |buffer| buffer.copy_from_slice(frame))
+    }
+
+    /// Lends the next slot's own buffer to `fill`, which writes the frame there (smoltcp
+    /// builds it in place: src/drivers/nic/device.rs), zero-pads it and starts its
+    /// transmission. `fill` runs only once the slot is claimed, so a refusal leaves the
+    /// caller its frame to make.
+    fn transmit_with(
+        &mut self,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<(), TxError> {
         if self.gone {
             return Err(TxError::NoCard);
         }
-        if frame.len() > MAX_TX_FRAME_LEN {
+        if len > MAX_TX_FRAME_LEN {
             self.stats.tx_dropped_too_long += 1;
             return Err(TxError::TooLong);
         }
-        if frame.len() < ETHERNET_HEADER_LEN {
+        if len < ETHERNET_HEADER_LEN {
             return Err(TxError::TooShort);
         }
-        self.reclaim_tx();
+        self.reclaim_when_full();
         if self.gone {
             return Err(TxError::NoCard);
         }
         let now = self.chip.now_ms();
-        let Some(slot) = self.tx_slots.claim(frame.len(), now) else {
+        let Some(slot) = self.tx_slots.claim(len, now) else {
             return Err(TxError::Busy);
         };
-        let padded_len = frame.len().max(MIN_TX_FRAME_LEN);
-        self.chip.fill_tx_buffer(slot, frame, padded_len);
+        let padded_len = len.max(MIN_TX_FRAME_LEN);
+        let mut traced = false;
+        self.chip
+            .fill_tx_buffer(slot, len, padded_len, &mut |buffer: &mut [u8]| {
+                fill(buffer);
+                traced = trace::expects(Step::Transmit) && trace::is_answer_frame(buffer);
+            });
         // Writing SIZE (with OWN clear) hands the slot to the chip and starts its DMA. This
-        // port write is the release: the copy above is in RAM before it happens.
+        // port write is the release: the frame written above is in RAM before it happens.
         self.chip.write32(
             tsd_register(slot),
             padded_len as u32 | self.tx_threshold.tsd_bits(),
         );
-        if trace::expects(Step::Transmit) && trace::is_answer_frame(frame) {
+        if traced {
             trace::set_mark(slot);
             trace::step(
                 Step::Transmit,
-                "src/drivers/rtl8139/chip.rs Rtl8139::transmit",
+                "src/drivers/rtl8139/chip.rs Rtl8139::transmit_with",
                 format_args!(
-                    "copied the answer's first {}-byte frame into TX slot {slot}, wrote its \
-                     length to TSD{slot}: the chip starts the DMA",
-                    frame.len()
+                    "smoltcp wrote the answer's first {len}-byte frame into TX slot {slot}, the \
+                     driver wrote its length to TSD{slot}: the chip starts the DMA"
                 ),
             );
         }
@@ -599,7 +712,12 @@ impl<C: ChipIo + Send + 'static> NetworkCard for Rtl8139<C> {
         self.rx_queue.clear();
     }
 
-    fn stats(&self) -> NicStats {
+    /// The counters, with the slots the chip has finished so far counted as sent (they are
+    /// otherwise taken back only when needed).
+    fn stats(&mut self) -> NicStats {
+        if !self.gone {
+            self.reclaim_tx();
+        }
         self.stats
     }
 

@@ -34,10 +34,18 @@ pub trait ChipIo {
     /// The bus address of transmit buffer `slot`, for TSADn.
     fn tx_buffer_address(&self, slot: usize) -> u32;
 
-    /// Copies `frame` into transmit buffer `slot` and zeroes it up to `padded_len` (the chip
-    /// does not pad short frames; the buffer's old bytes would leak). The slot must be the
-    /// driver's: the chip has finished with it and is not handed it before the TSD write.
-    fn fill_tx_buffer(&mut self, slot: usize, frame: &[u8], padded_len: usize);
+    /// Zeroes the first `padded_len` bytes of transmit buffer `slot`, then lets `fill` write
+    /// a frame of `len` <= `padded_len` bytes over the start of them. The buffer's old bytes
+    /// would otherwise leak: in the padding of a short frame (the chip does not pad), or where
+    /// `fill` writes nothing (`NetworkCard::transmit_with`). The slot must be the driver's:
+    /// the chip has finished with it and is not handed it before the TSD write.
+    fn fill_tx_buffer(
+        &mut self,
+        slot: usize,
+        len: usize,
+        padded_len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    );
 
     /// Milliseconds since boot, for the receive and transmit watchdogs.
     fn now_ms(&self) -> u64;

@@ -26,6 +26,9 @@ pub enum TxBehaviour {
     Hang,
 }
 
+/// Something the chip does at a moment a test chooses (see `ChipModel::on_capr_write`).
+pub type ChipAction = Box<dyn FnOnce(&mut ChipModel) + Send>;
+
 pub struct ChipModel {
     pub mac: [u8; 6],
     pub now_ms: u64,
@@ -59,8 +62,15 @@ pub struct ChipModel {
     /// A frame the chip receives at the moment the driver writes ISR, before the write takes
     /// effect: the race between the last BUFE check and the acknowledgement.
     pub receive_on_isr_write: Option<Vec<u8>>,
+    /// What the chip does the next time the driver writes CAPR (after the write): frames
+    /// that arrive, or a packet finished, while the driver works through a batch.
+    pub on_capr_write: Option<ChipAction>,
+    /// Where `receive_unfinished` left a packet half written.
+    unfinished_at: Option<usize>,
     /// Every register write, in order: (register, value).
     pub writes: Vec<(u16, u32)>,
+    /// Every register read, in order.
+    pub reads: Vec<u16>,
     /// Software resets (CR.RST) and receiver resets (RCR writes after the first).
     pub chip_resets: usize,
     pub rcr_writes: usize,
@@ -94,7 +104,10 @@ impl ChipModel {
             gone: false,
             accesses_while_gone: 0,
             receive_on_isr_write: None,
+            on_capr_write: None,
+            unfinished_at: None,
             writes: Vec::new(),
+            reads: Vec::new(),
             chip_resets: 0,
             rcr_writes: 0,
             busy_buffer_overwritten: false,
@@ -135,9 +148,58 @@ impl ChipModel {
             (frame_len + CRC_LEN) as u16
         };
         let at = self.write_offset;
+        self.unfinished_at = Some(at);
         self.ring[at..at + 2].copy_from_slice(&RX_STATUS_OK.to_le_bytes());
         self.ring[at + 2..at + 4].copy_from_slice(&length.to_le_bytes());
         self.write_offset = (at + written) % RX_RING_LEN;
+        self.isr |= INT_RX_OK;
+    }
+
+    /// A transmitter that hung (`TxBehaviour::Hang`) gets going again: it sends every slot
+    /// handed to it, raising TOK for each.
+    pub fn resume_sending(&mut self) {
+        self.tx_behaviour = TxBehaviour::Send;
+        self.serve_slots();
+    }
+
+    /// How many times `register` was read.
+    pub fn reads_of(&self, register: u16) -> usize {
+        self.reads.iter().filter(|&&read| read == register).count()
+    }
+
+    /// How many times `register` was written.
+    pub fn writes_to(&self, register: u16) -> usize {
+        self.writes
+            .iter()
+            .filter(|&&(written, _)| written == register)
+            .count()
+    }
+
+    /// TSAD (0x60) as QEMU's rtl8139.c computes it from the four TSD registers.
+    fn transmit_summary(&self) -> u32 {
+        let mut summary = 0;
+        for (slot, tsd) in self.tsd.iter().enumerate() {
+            for (group, bit) in [
+                (3, TSD_TX_OK),
+                (2, TSD_UNDERRUN),
+                (1, TSD_ABORTED),
+                (0, TSD_OWN),
+            ] {
+                if tsd & bit != 0 {
+                    summary |= 1 << (group * 4 + slot);
+                }
+            }
+        }
+        summary
+    }
+
+    /// The chip finishes the packet `receive_unfinished` started, as `frame`.
+    pub fn finish_unfinished(&mut self, frame: &[u8]) {
+        let at = self
+            .unfinished_at
+            .take()
+            .expect("a packet was left unfinished");
+        self.write_offset = ring_model::receive(&mut self.ring, at, frame);
         self.isr |= INT_RX_OK;
     }
 
@@ -202,6 +264,7 @@ impl ChipModel {
             self.accesses_while_gone += 1;
             return u32::MAX >> (32 - width);
         }
+        self.reads.push(register);
         match register {
             _ if (IDR0..IDR0 + 6).contains(&register) => {
                 u32::from(self.mac[usize::from(register - IDR0)])
@@ -219,6 +282,7 @@ impl ChipModel {
                 )
             }
             CBR => self.write_offset as u32,
+            TX_SUMMARY => self.transmit_summary(),
             ISR => u32::from(self.isr | self.stuck_isr),
             IMR => u32::from(self.imr),
             MPC => self.mpc,
@@ -250,7 +314,12 @@ impl ChipModel {
                     self.transmitter_on = value as u8 & CR_TRANSMITTER_ENABLE != 0;
                 }
             }
-            CAPR => self.read_offset = usize::from((value as u16).wrapping_add(16)) % RX_RING_LEN,
+            CAPR => {
+                self.read_offset = usize::from((value as u16).wrapping_add(16)) % RX_RING_LEN;
+                if let Some(then) = self.on_capr_write.take() {
+                    then(self);
+                }
+            }
             ISR => {
                 if let Some(frame) = self.receive_on_isr_write.take() {
                     self.receive(&frame);
@@ -331,13 +400,19 @@ impl ChipIo for ChipModel {
         0x20_0000 + 0x1000 * slot as u32
     }
 
-    fn fill_tx_buffer(&mut self, slot: usize, frame: &[u8], padded_len: usize) {
+    fn fill_tx_buffer(
+        &mut self,
+        slot: usize,
+        len: usize,
+        padded_len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) {
         let owned_by_host = self.tsd[slot] & TSD_OWN != 0;
         if !owned_by_host {
             self.busy_buffer_overwritten = true;
         }
-        self.tx_buffers[slot][..frame.len()].copy_from_slice(frame);
-        self.tx_buffers[slot][frame.len()..padded_len].fill(0);
+        self.tx_buffers[slot][..padded_len].fill(0);
+        fill(&mut self.tx_buffers[slot][..len]);
     }
 
     fn now_ms(&self) -> u64 {

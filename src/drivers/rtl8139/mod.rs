@@ -28,16 +28,18 @@
 //!
 //! Hence, for every buffer handed over or taken back:
 //!
-//! 1. **Transmit**: the frame is copied into the slot's buffer, then TSD is written. The TSD
+//! 1. **Transmit**: the frame is written into the slot's buffer (by smoltcp itself, through
+//!    a slice that lives only while the slot is the driver's), then TSD is written. The TSD
 //!    write is the release: the chip cannot see the length before the bytes.
 //! 2. **Receive**: CBR is read, then the packets before it are read from the ring. The CBR
 //!    read is the acquire: the bytes read are those the chip wrote before it moved CBR.
-//!    CAPR is written only after the frame has been copied out: that write gives the bytes
-//!    back to the chip.
+//!    CAPR is written only after the frames it gives back have been copied out (once per
+//!    batch): that write gives the bytes back to the chip.
 //! 3. **No reference spans memory the chip writes.** The ring is read through raw pointers
 //!    with volatile loads of exactly the bytes needed ([`ring_memory`]), never through a
 //!    `&[u8]` over the ring, which would tell the compiler that nothing else changes it.
-//!    Transmit buffers are written through raw pointers while the slot is the driver's.
+//!    A transmit buffer is lent as a `&mut [u8]` only while its slot is the driver's, which
+//!    the chip neither reads nor writes until the TSD write that ends the loan.
 
 pub mod chip_io;
 pub mod registers;

@@ -146,17 +146,25 @@ impl ChipIo for PciChip {
         self.tx_buffers[slot].physical_address()
     }
 
-    fn fill_tx_buffer(&mut self, slot: usize, frame: &[u8], padded_len: usize) {
-        assert!(frame.len() <= padded_len && padded_len <= MAX_TX_FRAME_LEN);
+    fn fill_tx_buffer(
+        &mut self,
+        slot: usize,
+        len: usize,
+        padded_len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) {
+        assert!(len <= padded_len && padded_len <= MAX_TX_FRAME_LEN);
         let buffer = self.tx_buffers[slot].as_ptr();
-        // SAFETY: the buffer holds MAX_TX_FRAME_LEN bytes (asserted above); the slot is the
-        // driver's (ChipIo's contract), so the chip does not read it until the TSD write that
-        // follows, which is ordered after these stores (src/drivers/rtl8139/mod.rs).
-        unsafe {
-            core::ptr::copy_nonoverlapping(frame.as_ptr(), buffer, frame.len());
-            // Zero padding: the buffer still holds an older frame's bytes, which would leak.
-            core::ptr::write_bytes(buffer.add(frame.len()), 0, padded_len - frame.len());
-        }
+        // SAFETY: the buffer holds MAX_TX_FRAME_LEN >= padded_len bytes (asserted above) and
+        // is PciChip's alone. The slot is the driver's (ChipIo's contract): the chip neither
+        // reads nor writes it until the TSD write that follows, so for as long as this slice
+        // lives, which ends before that write, nothing else touches these bytes. The TSD
+        // write is ordered after the stores made through it (src/drivers/rtl8139/mod.rs).
+        let padded = unsafe { core::slice::from_raw_parts_mut(buffer, padded_len) };
+        // Zeros first: the buffer still holds an older frame's bytes, which would leak in the
+        // padding or wherever `fill` writes nothing.
+        padded.fill(0);
+        fill(&mut padded[..len]);
     }
 
     fn now_ms(&self) -> u64 {

@@ -31,6 +31,9 @@ pub const MPC: u16 = 0x4c;
 pub const CR9346: u16 = 0x50;
 /// CONFIG1: power management and LED configuration.
 pub const CONFIG1: u16 = 0x52;
+/// TSAD (0x60, not to be confused with TSAD0-3 at 0x20): the transmit status of all four
+/// descriptors in one 16-bit read; Linux calls it TxSummary. See [`tsd_from_summary`].
+pub const TX_SUMMARY: u16 = 0x60;
 /// BMSR: basic mode status register of the built-in PHY (IEEE 802.3 register 1).
 pub const BMSR: u16 = 0x64;
 
@@ -116,6 +119,27 @@ pub const MPC_COUNT_MASK: u32 = 0x00ff_ffff;
 /// BMSR bit 2: the link is up.
 pub const BMSR_LINK_UP: u16 = 1 << 2;
 
+/// Slot `slot`'s bits of the transmit summary register (TSAD at 0x60), as the TSD bits they
+/// mirror. The datasheet packs one bit per descriptor in four groups: TOK3-0 in bits 15:12,
+/// TUN3-0 in 11:8, TABT3-0 in 7:4 and OWN3-0 in 3:0. One read tells the state of all four
+/// slots where reading TSD0-3 takes one read each, and each port access is a trip out of
+/// the guest under emulation.
+pub fn tsd_from_summary(summary: u16, slot: usize) -> u32 {
+    let bit = |group: usize| summary >> (group * 4 + slot) & 1 != 0;
+    let mut tsd = 0;
+    for (group, tsd_bit) in [
+        (3, TSD_TX_OK),
+        (2, TSD_UNDERRUN),
+        (1, TSD_ABORTED),
+        (0, TSD_OWN),
+    ] {
+        if bit(group) {
+            tsd |= tsd_bit;
+        }
+    }
+    tsd
+}
+
 /// The RCR value for a ring of `8 KiB << size_code` bytes, without WRAP: a frame that
 /// crosses the end of the ring is split, the driver joins the two pieces.
 pub const fn receive_config(size_code: u32) -> u32 {
@@ -140,6 +164,21 @@ mod tests {
         );
         assert_eq!((rcr >> RCR_RING_LENGTH_SHIFT) & 0b11, 2);
         assert_eq!(rcr, 0xf70a);
+    }
+
+    #[test]
+    fn summary_bits_map_to_each_slots_tsd() {
+        // Slot 0: OWN alone (in the FIFO, not sent yet); slot 1: OWN and TOK (sent);
+        // slot 2: OWN and TUN (underrun); slot 3: TABT (aborted).
+        let summary = (1 << 0) | (1 << 13) | (1 << 1) | (1 << 10) | (1 << 2) | (1 << 7);
+        assert_eq!(tsd_from_summary(summary, 0), TSD_OWN);
+        assert_eq!(tsd_from_summary(summary, 1), TSD_OWN | TSD_TX_OK);
+        assert_eq!(tsd_from_summary(summary, 2), TSD_OWN | TSD_UNDERRUN);
+        assert_eq!(tsd_from_summary(summary, 3), TSD_ABORTED);
+        assert_eq!(
+            tsd_from_summary(0xffff, 2),
+            TSD_OWN | TSD_TX_OK | TSD_UNDERRUN | TSD_ABORTED
+        );
     }
 
     #[test]

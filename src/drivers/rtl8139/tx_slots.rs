@@ -152,11 +152,6 @@ impl TxSlots {
         Some(slot)
     }
 
-    /// Whether `slot` holds a frame in flight.
-    pub fn is_busy(&self, slot: usize) -> bool {
-        (slot + TX_SLOT_COUNT - self.oldest_busy) % TX_SLOT_COUNT < self.busy
-    }
-
     /// The slot the chip finishes next, if any frame is in flight.
     pub fn oldest_busy(&self) -> Option<usize> {
         (self.busy > 0).then_some(self.oldest_busy)
@@ -276,11 +271,6 @@ mod tests {
         assert_eq!(slots.retire_oldest(), Some(60));
         assert_eq!(slots.claim(65, 0), Some(0));
         assert_eq!(slots.oldest_busy(), Some(1));
-        assert!((0..4).all(|slot| slots.is_busy(slot)));
-        assert_eq!(slots.retire_oldest(), Some(61));
-        assert_eq!(slots.retire_oldest(), Some(62));
-        assert!(!slots.is_busy(1) && !slots.is_busy(2));
-        assert!(slots.is_busy(3) && slots.is_busy(0), "busy across the wrap");
     }
 
     #[test]
