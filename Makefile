@@ -38,7 +38,7 @@ endif
 # The card on QEMU's user network (netdev n0, for set_link and filter-dump): $(call qemu_nic,NETDEV-OPTIONS)
 qemu_nic = $(if $(filter default,$(NIC)),-nic user$(1),-netdev user$(1) -device $(NIC),netdev=n0)
 
-.PHONY: all kernel iso run debug bochs test soak exercise exercises synflood udpflood lossylink unit-test lint bench book clean deps-build deps-run
+.PHONY: all kernel iso run debug capture bochs test soak exercise exercises synflood udpflood lossylink unit-test lint bench book clean deps-build deps-run
 
 all: iso
 
@@ -97,6 +97,13 @@ debug: deps-run iso
 	@echo "Quit QEMU with Ctrl-A then X (closing this terminal may leave it running)."
 	qemu-system-x86_64 $(QEMU_COMMON) -cdrom $(ISO) $(CONSOLE) -display none \
 	    $(call qemu_nic,$(,)id=n0) -gdb tcp:127.0.0.1:$(GDB_PORT) -S $(QEMU_EXTRA)
+
+# One request on the wire (chapter 8): boots the ISO as `make run` does, with QEMU's filter-dump
+# recording the card's traffic into build/capture.pcap, makes one GET / from the host, waits
+# for the connection's close and prints every frame decoded (tests/capture.py). tshark or
+# Wireshark open the same file.
+capture: deps-run iso
+	@python3 tests/capture.py $(ISO)
 
 # The ISO under Bochs (its own e1000, on its slirp network with host 127.0.0.1:$(HTTP_PORT), or a
 # free port, forwarded to guest port 80), its display in this terminal; the serial log goes to

@@ -8,6 +8,7 @@ before its code block, naming the command a learner types to see it:
     <!-- output of: make run KERNEL_ARGS=crashtest=page-fault -->   until QEMU exits
     <!-- output of: make run, (qemu) info mem -->               a monitor command once READY
     <!-- output of: make run KERNEL_ARGS=trace=request, curl / -->   the log after one request
+    <!-- output of: make capture -->                            one request on the wire, decoded
 
 The comment does not show in the book. `, curl PATH` sends one request once the kernel is READY
 (`GET PATH`, with the head `curl` sends, as REQUEST_HEAD below), reads the whole answer, and
@@ -23,6 +24,11 @@ follow each other there. Four conventions keep excerpts readable:
 - text after a line's real content, two or more spaces on, is the author's note
   (`...000ff000 -rw     first MiB`);
 - the log's `[  0.005] INFO  ` prefix and blank lines are left out on both sides.
+
+`make capture` (tests/capture.py) boots the kernel with a traffic capture, makes one request
+and prints the frames decoded. Which frames go out depends a little on timing (a delayed ACK
+of its own when the answer is late), so an excerpt of a capture is compared with up to
+CAPTURE_ATTEMPTS captures and passes when one of them matches.
 
 `make test` runs the check (tests/e2e/test_docs_output.py), and so does
 `python3 tests/check_docs.py --boot`. When the kernel changes what it prints (an address moves
@@ -55,6 +61,7 @@ REQUEST_HEAD = "GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: curl/7.88.
 REQUEST_WAIT_S = 15
 # A `…` inside a block line: any text.
 WILDCARD = "…"
+CAPTURE_ATTEMPTS = 5
 
 
 # --- Code blocks in Markdown ----------------------------------------------------------------
@@ -136,8 +143,12 @@ class Command:
             words = shlex.split(make)
         except ValueError as error:
             raise ValueError(f"cannot read `{make}`: {error}")
+        # `make capture` takes no variables: tests/capture.py boots as plain `make run` does.
+        self.capture = words == ["make", "capture"] and not self.monitor
+        if self.capture:
+            words = ["make", "run"]
         if words[:2] != ["make", "run"]:
-            raise ValueError(f"`{text}`: the command must start with `make run`")
+            raise ValueError(f"`{text}`: the command must be `make capture` or start with `make run`")
         variables = {}
         for word in words[2:]:
             name, equals, value = word.partition("=")
@@ -161,7 +172,7 @@ class Command:
 
     def boot(self):
         """What identifies one boot: excerpts with the same boot share it."""
-        return (self.kernel_args, self.qemu_extra, self.mem, self.machine, self.nic)
+        return (self.capture, self.kernel_args, self.qemu_extra, self.mem, self.machine, self.nic)
 
 
 def excerpts(path, text):
@@ -330,6 +341,8 @@ def run_boot(command, excerpts_of_boot, loose):
     returns [(excerpt, problems, rewritten lines)]."""
     from qemu import Qemu, build_iso
 
+    if command.capture:
+        return run_capture(excerpts_of_boot, loose)
     results = []
     with Qemu(build_iso(command.kernel_args), mem=command.mem, machine=command.machine,
               nic_model=None if command.nic == "default" else command.nic,
@@ -371,6 +384,18 @@ def request_excerpt(vm, excerpt, loose):
         if not problems or time.monotonic() > deadline:
             return excerpt, problems, rewritten
         time.sleep(0.2)
+def run_capture(excerpts_of_capture, loose):
+    """`make capture` up to CAPTURE_ATTEMPTS times, until every excerpt matches one capture;
+    returns [(excerpt, problems, rewritten lines)] of the last one."""
+    import capture
+    from qemu import build_iso
+
+    for _ in range(CAPTURE_ATTEMPTS):
+        output = capture.report(*capture.capture(build_iso("")))
+        results = [(excerpt, *compare(excerpt.lines, output, loose)) for excerpt in excerpts_of_capture]
+        if not any(compare(excerpt.lines, output)[0] for excerpt in excerpts_of_capture):
+            break
+    return results
 
 
 def monitor_output(reply):
@@ -443,6 +468,9 @@ def build_kernel():
 # --- Self-test of the pure parts (run by tests/check_docs.py) -----------------------------------
 
 def self_test():
+    import capture
+
+    capture.self_test()
     log = ("[    0.005] INFO  pci: 00:03.0 Ethernet controller [10ec:8139] (rev 20), IRQ 11\n"
            "[    0.005] INFO  pci:     BAR0: I/O ports at 0xc000 [size=256]\n"
            "[    0.006] INFO  pci: 6 functions found\n"
@@ -488,5 +516,8 @@ def self_test():
     assert [(e.command.qemu_extra, e.command.monitor, e.lines) for e in found] == [
         ("-machine type=q35", "info mem", ["0000000000001000-0000000000100000 00000000000ff000 -rw"]),
         ("", None, ["CPU EXCEPTION"])], [(e.command.text, e.lines) for e in found]
-    assert found[1].command.exits() and problems == [(13, "`make debug`: the command must start with `make run`")], problems
+    assert found[1].command.exits() and problems == [
+        (13, "`make debug`: the command must be `make capture` or start with `make run`")], problems
+    assert Command("make capture").capture and not Command("make run").capture
+    assert Command("make capture").boot() != Command("make run").boot()
     assert excerpts("y.md", "<!-- output of: make run KERNEL_ARGS=selftest, (qemu) info pic -->\n    x\n")[1]

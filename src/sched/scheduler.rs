@@ -165,7 +165,8 @@ impl Scheduler {
         serial
     }
 
-    /// Puts `id` in the run queue (it was blocked, sleeping or just created).
+    /// Puts `id` in the run queue: it was blocked or sleeping, and has been woken. (A new
+    /// thread is queued by `create`, src/sched/lifecycle.rs.)
     pub(super) fn make_ready(&mut self, id: ThreadId) {
         // Queued twice, a thread would run twice on one stack at once: fail here, not later.
         assert!(!self.run_queue.contains(id), "{id:?} made ready twice");
