@@ -17,6 +17,8 @@
 //! | in-kernel self-tests | [`ktest`] |
 //!
 //! [`inline_name`] is plain data that any layer may use: a short name stored without the heap.
+//! So is [`trace`]: the request trace (`trace=request`), a step counter each layer reads to
+//! log its own part of one request.
 //!
 //! The kernel proper only builds for `x86_64-unknown-none` (`target_os = "none"`). The pure
 //! logic inside the layers (parsers, bookkeeping) also builds for the host, where
@@ -40,6 +42,7 @@ pub mod pci;
 pub mod sched;
 pub mod sync;
 pub mod time;
+pub mod trace;
 
 #[cfg(target_os = "none")]
 pub mod fatal;

@@ -10,6 +10,7 @@ mod probe;
 
 use kernel::{
     boot, console, cpu, drivers, fatal, http, interrupts, ktest, memory, net, pci, sched, time,
+    trace,
 };
 
 /// How long the boot waits for DHCP before declaring itself ready anyway.
@@ -44,6 +45,9 @@ extern "C" fn kmain(multiboot2_info: u32) -> ! {
         ktest::run_all_and_exit();
     }
     if net::init(net::AddressConfig::from_args(&args)) {
+        if args.trace_request {
+            trace::arm(http::HTTP_PORT); // docs/13-life-of-a-request.md
+        }
         serve_http();
     }
     log::info!("READY");

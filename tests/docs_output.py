@@ -7,14 +7,20 @@ before its code block, naming the command a learner types to see it:
     <!-- output of: make run QEMU_EXTRA="-machine type=q35" -->
     <!-- output of: make run KERNEL_ARGS=crashtest=page-fault -->   until QEMU exits
     <!-- output of: make run, (qemu) info mem -->               a monitor command once READY
+    <!-- output of: make run KERNEL_ARGS=trace=request, curl / -->   the log after one request
     <!-- output of: make capture -->                            one request on the wire, decoded
 
-The comment does not show in the book. The check boots each configuration once, as `make run`
+The comment does not show in the book. `, curl PATH` sends one request once the kernel is READY
+(`GET PATH`, with the head `curl` sends, as REQUEST_HEAD below), reads the whole answer, and
+compares the log as soon as it holds the excerpt, waiting at most REQUEST_WAIT_S for it. The check boots each configuration once, as `make run`
 does (the pc machine, an RTL8139 on QEMU's user network, MEM=256M unless the command says
 otherwise; KERNEL_ARGS, QEMU_EXTRA, MACHINE and NIC as given), and requires every line of the block to be a
 line of the real output, addresses and all, and lines that follow each other in the block to
-follow each other there. Three conventions keep excerpts readable:
+follow each other there. Four conventions keep excerpts readable:
 - a line `...` skips any number of lines;
+- a `…` inside a line stands for any text of the real line: a value that changes from run to
+  run (a ring offset, a transmit slot); the rest of the line must match as written, and
+  `--update` leaves such a line as it is;
 - text after a line's real content, two or more spaces on, is the author's note
   (`...000ff000 -rw     first MiB`);
 - the log's `[  0.005] INFO  ` prefix and blank lines are left out on both sides.
@@ -49,6 +55,12 @@ NUMBER = re.compile(r"\b(?:0x)?[0-9a-f]*[0-9][0-9a-f]*\b")
 # An address worth following through the rest of a chapter when it moves.
 ADDRESS = re.compile(r"^0x[0-9a-f]{5,}$")
 MONITOR_SAMPLES = 5
+# What `, curl PATH` sends: curl's head, with fixed values, so that sizes in the log do not
+# depend on the port or on the curl installed.
+REQUEST_HEAD = "GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n"
+REQUEST_WAIT_S = 15
+# A `…` inside a block line: any text.
+WILDCARD = "…"
 CAPTURE_ATTEMPTS = 5
 
 
@@ -123,6 +135,10 @@ class Command:
         self.text = text
         make, _, monitor = text.partition(", (qemu) ")
         self.monitor = monitor.strip() or None
+        make, _, request = make.partition(", curl ")
+        self.request = request.strip() or None
+        if self.request is not None and not self.request.startswith("/"):
+            raise ValueError(f"`{text}`: `, curl PATH` takes a path (`/`, `/api/stats`)")
         try:
             words = shlex.split(make)
         except ValueError as error:
@@ -145,8 +161,9 @@ class Command:
         self.machine = variables.get("MACHINE", "pc")
         # The Makefile's NIC default: an RTL8139 on pc, the machine's own card elsewhere.
         self.nic = variables.get("NIC", "rtl8139" if self.machine == "pc" else "default")
-        if self.monitor and self.exits():
-            raise ValueError(f"`{text}`: a test boot ends QEMU, so it has no monitor to ask")
+        if (self.monitor or self.request) and self.exits():
+            raise ValueError(f"`{text}`: a test boot ends QEMU, so it has no monitor to ask "
+                             f"and no server to send a request to")
 
     def exits(self):
         """Self-test and crash-test boots end QEMU themselves."""
@@ -225,7 +242,11 @@ def match_line(block_line, real_line, loose=False):
     `loose`), as (content, note), or None."""
     real = normalize(real_line)
     for content, note in splits(block_line):
-        if normalize(content) == real or loose and masked(normalize(content)).fullmatch(real):
+        if WILDCARD in content:
+            # Exact around the `…`, loose or not: `--update` keeps such a line as it is.
+            if re.fullmatch(".*".join(map(re.escape, normalize(content).split(WILDCARD))), real):
+                return content, note
+        elif normalize(content) == real or loose and masked(normalize(content)).fullmatch(real):
             return content, note
     return None
 
@@ -260,7 +281,7 @@ def compare(block_lines, real_text, loose=False):
             continue
         for offset, (index, line) in enumerate(run):
             content, note = match_line(line, real[start + offset], loose=True)
-            if normalize(content) != normalize(real[start + offset]):
+            if WILDCARD not in content and normalize(content) != normalize(real[start + offset]):
                 rewritten[index] = with_note(real[start + offset], content, note)
         position = start + len(run)
     return problems, rewritten
@@ -331,6 +352,9 @@ def run_boot(command, excerpts_of_boot, loose):
         else:
             vm.wait_for(r"READY", timeout=120)
         for excerpt in excerpts_of_boot:
+            if excerpt.command.request:
+                results.append(request_excerpt(vm, excerpt, loose))
+                continue
             monitor = excerpt.command.monitor
             for sample in range(MONITOR_SAMPLES if monitor else 1):
                 # The monitor shows one moment: an interrupt in flight changes irr or isr for
@@ -344,6 +368,22 @@ def run_boot(command, excerpts_of_boot, loose):
     return results
 
 
+def request_excerpt(vm, excerpt, loose):
+    """Sends the excerpt's request, reads the answer, then compares the log with the excerpt
+    until it matches or REQUEST_WAIT_S pass: (excerpt, problems, rewritten lines)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", vm.port), timeout=REQUEST_WAIT_S) as client:
+        client.sendall(REQUEST_HEAD.format(path=excerpt.command.request).encode())
+        client.shutdown(socket.SHUT_WR)
+        while client.recv(65536):
+            pass
+    deadline = time.monotonic() + REQUEST_WAIT_S
+    while True:
+        problems, rewritten = compare(excerpt.lines, vm.log(), loose)
+        if not problems or time.monotonic() > deadline:
+            return excerpt, problems, rewritten
+        time.sleep(0.2)
 def run_capture(excerpts_of_capture, loose):
     """`make capture` up to CAPTURE_ATTEMPTS times, until every excerpt matches one capture;
     returns [(excerpt, problems, rewritten lines)] of the last one."""
@@ -458,6 +498,13 @@ def self_test():
     assert problems == [] and new == ["pci:     BAR0: I/O ports at 0xc000 [size=256]   I/O", "...",
                                       "  vector 14  error code 0x2  RIP 0x000000000010512d  CS 0x8"], new
     assert moved_addresses(old, new) == {"0x0000000000100000": "0x000000000010512d"}
+    # A `…` inside a line: any text, kept when rewriting.
+    assert compare(["pci: 00:03.0 Ethernet controller […] (rev 20), IRQ 11"], log)[0] == []
+    problems, new = compare(["pci:     BAR0: I/O ports at 0xc000 […]", "pci: … functions found"], log, loose=True)
+    assert problems == [] and new == ["pci:     BAR0: I/O ports at 0xc000 […]", "pci: … functions found"], new
+    assert compare(["pci:     BAR0: I/O ports at 0xd000 […]"], log, loose=True)[0], "exact around the …"
+    assert compare(["pci: … devices found"], log)[0]
+    assert Command("make run KERNEL_ARGS=trace=request, curl /").request == "/"
     # Markers: the command, and the block they belong to (indented or fenced).
     chapter = ("text\n\n<!-- output of: make run QEMU_EXTRA=\"-machine type=q35\", (qemu) info mem -->\n\n"
                "    0000000000001000-0000000000100000 00000000000ff000 -rw\n\n"

@@ -8,6 +8,7 @@
 //! | `ip=A.B.C.D/N` | static IPv4 address and prefix length instead of DHCP |
 //! | `gw=A.B.C.D` | default gateway for the static address |
 //! | `nic=NAME` | which network card to use: a driver (`rtl8139`) or a PCI slot (`00:03.0`) |
+//! | `trace=request` | log each step of the first HTTP request, layer by layer (src/trace.rs) |
 
 /// An IPv4 address with its prefix length, such as 10.0.2.15/24.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +27,8 @@ pub struct KernelArgs<'a> {
     /// The value of `nic=`, checked by the NIC layer (src/drivers/nic/supported.rs), which
     /// knows the drivers' names.
     pub nic: Option<&'a str>,
+    /// `trace=request`: follow the first HTTP request through every layer.
+    pub trace_request: bool,
 }
 
 /// A word the kernel did not understand, reported in the boot log and otherwise ignored.
@@ -45,6 +48,7 @@ impl<'a> KernelArgs<'a> {
                     args.gateway = parse_ipv4(value)
                 }
                 Some(("nic", value)) if !value.is_empty() => args.nic = Some(value),
+                Some(("trace", "request")) => args.trace_request = true,
                 _ => on_unknown(UnknownWord(word)),
             }
         }
@@ -125,6 +129,13 @@ mod tests {
         assert_eq!(parse("nic=00:03.0").0.nic, Some("00:03.0"));
         assert_eq!(parse("nic=rtl8139").0.nic, Some("rtl8139"));
         assert_eq!(parse("nic=").1, vec!["nic="]);
+    }
+
+    #[test]
+    fn trace_request_is_the_one_trace() {
+        assert!(parse("trace=request").0.trace_request);
+        assert_eq!(parse("trace=everything").1, vec!["trace=everything"]);
+        assert!(!parse("").0.trace_request);
     }
 
     #[test]

@@ -29,6 +29,7 @@ use super::status::Status;
 use crate::net::{TcpStream, readiness};
 use crate::sync::Mutex;
 use crate::time;
+use crate::trace::{self, Step};
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
@@ -138,6 +139,16 @@ fn take_in(stream: TcpStream) {
     let Some((token, admitted)) = admitted else {
         return;
     };
+    if trace::expects(Step::Socket) && is_traced(&stream) {
+        trace::step(
+            Step::Socket,
+            "src/http/poller.rs take_in",
+            format_args!(
+                "the request came with the handshake's end: the acceptor handed the new \
+                 connection (token {token}) to the poller, its socket already holding the bytes"
+            ),
+        );
+    }
     let connection = if admitted {
         Connection::new(stream, client, now)
     } else {
@@ -181,12 +192,30 @@ pub(super) fn serve(token: readiness::Token, mut entry: Entry) {
                     readiness::wake_poller();
                 }
             }
-            Next::Dispatch => server::dispatch(token, entry),
+            Next::Dispatch => {
+                if trace::expects(Step::Poller) && is_traced(&entry.connection.stream) {
+                    trace::set_mark(token);
+                    trace::step(
+                        Step::Poller,
+                        "src/http/poller.rs serve",
+                        format_args!(
+                            "Connection::poll read a complete request head from token \
+                             {token}: Next::Dispatch, onto the work queue"
+                        ),
+                    );
+                }
+                server::dispatch(token, entry)
+            }
             Next::Release => end(token, entry, false),
             Next::Abort => end(token, entry, true),
         }
         return;
     }
+}
+
+/// Whether `stream` is the connection the request trace follows (src/trace.rs).
+fn is_traced(stream: &TcpStream) -> bool {
+    stream.peer().map(|(_, port)| port) == Some(trace::client_port())
 }
 
 fn end(token: readiness::Token, entry: Entry, abort: bool) {

@@ -63,6 +63,21 @@ impl Method {
         })
     }
 
+    /// The method's name as the request line spells it.
+    pub fn token(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+            Method::Connect => "CONNECT",
+            Method::Options => "OPTIONS",
+            Method::Trace => "TRACE",
+            Method::Patch => "PATCH",
+        }
+    }
+
     /// GET and HEAD read; the others but OPTIONS would change something, which a server of
     /// embedded files cannot do.
     pub fn is_read(self) -> bool {

@@ -22,6 +22,7 @@ use super::site::{self, SiteFile};
 use super::stats::{HttpCounters, KernelProbe};
 use super::status::Status;
 use super::target::Target;
+use crate::trace::{self, Step};
 
 /// The methods every resource here supports: the `Allow` header of 405 and OPTIONS answers.
 pub const ALLOWED_METHODS: &str = "GET, HEAD, OPTIONS";
@@ -91,6 +92,29 @@ impl Router<'_> {
     /// The full response to `request`, body included even for HEAD (the connection sends
     /// the head only, so both carry the same headers).
     pub fn respond(&self, request: &Request<'_>) -> Response {
+        let response = self.choose(request);
+        if trace::expects(Step::Router) {
+            trace::step(
+                Step::Router,
+                "src/http/router.rs Router::respond",
+                format_args!(
+                    "{} {} -> {} {}, {} bytes of body",
+                    request.method.token(),
+                    match &request.target {
+                        Target::Path(path) => path,
+                        Target::Server => "*",
+                    },
+                    response.status.code(),
+                    response.status.reason(),
+                    response.body.len()
+                ),
+            );
+        }
+        response
+    }
+
+    /// What [`respond`](Self::respond) answers.
+    fn choose(&self, request: &Request<'_>) -> Response {
         let path = match &request.target {
             Target::Path(path) => path,
             Target::Server => return options_answer(), // only OPTIONS reaches here with `*`

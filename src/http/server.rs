@@ -26,6 +26,7 @@ use crate::net::{self, DEFAULT_BACKLOG, NetError, TcpListener, TcpStream, readin
 use crate::sched;
 use crate::sync::{Mutex, WaitQueue};
 use crate::time;
+use crate::trace::{self, Step};
 use alloc::collections::VecDeque;
 use alloc::format;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -133,6 +134,15 @@ fn work(probe: &'static dyn KernelProbe) {
     };
     loop {
         let (token, mut entry) = WORK.pop();
+        if trace::expects(Step::Worker) && trace::mark() == token {
+            trace::step(
+                Step::Worker,
+                "src/http/server.rs work",
+                format_args!(
+                    "a worker took token {token} from the work queue, calls Connection::answer"
+                ),
+            );
+        }
         COUNTERS.workers_busy.fetch_add(1, Ordering::Relaxed);
         entry.connection.answer(&router, time::uptime_ms());
         COUNTERS.workers_busy.fetch_sub(1, Ordering::Relaxed);

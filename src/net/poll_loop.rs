@@ -28,6 +28,7 @@ use crate::drivers::nic::{self, NicDevice};
 use crate::sched;
 use crate::sync::{Mutex, WaitQueue};
 use crate::time;
+use crate::trace::{self, Step};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// The longest the network thread sleeps when smoltcp has no timer pending.
@@ -66,6 +67,13 @@ pub fn start(stack: Stack<NicDevice>) {
 fn on_nic_interrupt() {
     POLL_NEEDED.store(true, Ordering::Release);
     NETWORK_THREAD.wake_one();
+    if trace::expects(Step::WakeNetwork) {
+        trace::step(
+            Step::WakeNetwork,
+            "src/net/poll_loop.rs on_nic_interrupt",
+            format_args!("set POLL_NEEDED, woke the network thread"),
+        );
+    }
 }
 
 fn network_thread() {
@@ -78,6 +86,13 @@ fn network_thread() {
             let stack = guard
                 .as_mut()
                 .expect("the stack is installed before the thread starts");
+            if trace::expects(Step::Poll) {
+                trace::step(
+                    Step::Poll,
+                    "src/net/poll_loop.rs network_thread",
+                    format_args!("awake, locked the stack, calls Stack::poll"),
+                );
+            }
             let outcome = stack.poll(now, INTAKE_BUDGET);
             (outcome, stack.poll_delay_ms(now))
         };

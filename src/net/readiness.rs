@@ -84,6 +84,7 @@ pub use kernel_side::{init, notify, take_ready, wait, wake_poller, waker};
 mod kernel_side {
     use super::{ReadyList, Token};
     use crate::sync::{IrqSafeSpinLock, WaitQueue};
+    use crate::trace::{self, Step};
     use core::sync::atomic::{AtomicUsize, Ordering};
     use core::task::{RawWaker, RawWakerVTable, Waker};
 
@@ -112,6 +113,17 @@ mod kernel_side {
         });
         if pushed == Some(true) {
             POLLER.wake_one();
+        }
+        if trace::expects(Step::Socket) {
+            // smoltcp is handing the request's frame to its socket: this is that socket's waker.
+            trace::step(
+                Step::Socket,
+                "src/net/readiness.rs notify",
+                format_args!(
+                    "the TCP socket took the bytes; its waker put token {token} on the ready \
+                     list and woke the poller"
+                ),
+            );
         }
     }
 

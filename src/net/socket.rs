@@ -8,7 +8,9 @@
 //! one thread watch many connections, as the HTTP poller does.
 
 use super::poll_loop::{block_on, with_stack, with_stack_quiet};
-use super::stack::{ListenerId, NetError};
+use super::stack::{ListenerId, NetError, Stack};
+use crate::drivers::nic::NicDevice;
+use crate::trace::{self, Step};
 use smoltcp::iface::SocketHandle;
 
 /// Connections a listener accepts ahead of `accept`: concurrent clients beyond this many
@@ -119,7 +121,16 @@ impl TcpStream {
     /// Queues what fits of `data` without waiting; `WouldBlock` when the send buffer is full.
     pub fn try_write(&mut self, data: &[u8]) -> Result<usize, NetError> {
         let handle = self.handle;
-        with_stack(|stack, _| stack.send(handle, data))
+        with_stack(|stack, _| {
+            let sent = stack.send(handle, data);
+            trace_write(
+                stack,
+                handle,
+                &sent,
+                "src/net/socket.rs TcpStream::try_write",
+            );
+            sent
+        })
     }
 
     /// Lets `fill` write into the free part of the send buffer, without waiting; it returns
@@ -129,7 +140,16 @@ impl TcpStream {
         fill: impl FnOnce(&mut [u8]) -> usize,
     ) -> Result<usize, NetError> {
         let handle = self.handle;
-        with_stack(|stack, _| stack.send_with(handle, fill))
+        with_stack(|stack, _| {
+            let sent = stack.send_with(handle, fill);
+            trace_write(
+                stack,
+                handle,
+                &sent,
+                "src/net/socket.rs TcpStream::try_write_with",
+            );
+            sent
+        })
     }
 
     /// Whether the peer has closed its side and everything it sent has been read.
@@ -178,5 +198,28 @@ impl Drop for TcpStream {
     fn drop(&mut self) {
         let handle = self.handle;
         with_stack(|stack, now| stack.release(handle, now));
+    }
+}
+
+/// The request trace (src/trace.rs): the answer's bytes went into the traced connection's
+/// socket. The client's port tells which connection that is.
+fn trace_write(
+    stack: &Stack<NicDevice>,
+    handle: SocketHandle,
+    sent: &Result<usize, NetError>,
+    at: &str,
+) {
+    if let Ok(bytes @ 1..) = sent
+        && trace::expects(Step::Write)
+        && stack.peer(handle).map(|(_, port)| port) == Some(trace::client_port())
+    {
+        trace::step(
+            Step::Write,
+            at,
+            format_args!(
+                "{bytes} bytes into the socket's send buffer; with_stack then \
+                 transmits what smoltcp makes of them"
+            ),
+        );
     }
 }

@@ -8,6 +8,7 @@
 //! of bytes that the copy overwrites anyway.
 
 use super::active;
+use crate::trace::{self, Step};
 use alloc::boxed::Box;
 use alloc::vec;
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
@@ -44,12 +45,15 @@ impl phy::Device for NicDevice {
     /// lies beyond them, left from a longer frame, is never lent.
     fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken<'_>, TxToken)> {
         let len = active::receive(&mut self.received[..])?;
-        Some((
-            RxToken {
-                frame: &self.received[..len],
-            },
-            TxToken { _private: () },
-        ))
+        let frame = &self.received[..len];
+        if trace::expects(Step::Smoltcp) && trace::is_request_frame(frame) {
+            trace::step(
+                Step::Smoltcp,
+                "src/drivers/nic/device.rs NicDevice::receive",
+                format_args!("smoltcp takes the frame from the queue (Interface::poll)"),
+            );
+        }
+        Some((RxToken { frame }, TxToken { _private: () }))
     }
 
     /// No token while the card has no room: smoltcp then keeps the packet and tries again

@@ -24,6 +24,7 @@ use super::rx_ring::{
 use super::tx_slots::{EarlyTxThreshold, TX_ABORT_RETRIES, TX_SLOT_COUNT, TxEvent, TxSlots};
 use crate::drivers::nic::frame_queue::{FRAME_BYTES, FrameQueue};
 use crate::drivers::nic::{NetworkCard, NicStats, StartError, TxError};
+use crate::trace::{self, Step};
 use core::any::Any;
 
 /// RBLEN = 2: a 32 KiB ring, room for about twenty full-size frames.
@@ -241,6 +242,17 @@ impl<C: ChipIo> Rtl8139<C> {
         // is CAPR first, then ROK. Cleared before the drain, ROK would come straight back
         // for the packets still in the ring.
         self.acknowledge(status);
+        if trace::expects(Step::Interrupt) {
+            trace::step(
+                Step::Interrupt,
+                "src/drivers/rtl8139/chip.rs Rtl8139::take_received",
+                format_args!(
+                    "ISR {status:#06x}: drain_ring copied the frame into the frame queue \
+                     ({} waiting), moved CAPR, then acknowledged ROK",
+                    self.rx_queue.len()
+                ),
+            );
+        }
         if drained == Drained::Empty && !self.ring_is_empty() {
             // A packet that arrived between the last BUFE check and the acknowledgement had
             // its ROK cleared by it: no interrupt would announce it. Take it now.
@@ -306,6 +318,7 @@ impl<C: ChipIo> Rtl8139<C> {
             if self.rx_queue.is_full() {
                 break Drained::QueueFull;
             }
+            let offset = self.rx_ring.read_offset();
             match self.rx_ring.next_packet(self.chip.rx_ring(), write_offset) {
                 Ok(packet) => {
                     self.rx_stall.clear();
@@ -313,9 +326,12 @@ impl<C: ChipIo> Rtl8139<C> {
                     self.stats.rx_bytes += packet.len() as u64;
                     let ring = self.chip.rx_ring();
                     // Cannot fail: the queue had room (checked above).
-                    let _ = self
-                        .rx_queue
-                        .push(packet.len(), |buffer| packet.copy_to(ring, buffer));
+                    let _ = self.rx_queue.push(packet.len(), |buffer| {
+                        packet.copy_to(ring, buffer);
+                        if trace::expects(Step::Dma) && trace::is_request_frame(buffer) {
+                            trace_received(buffer.len(), offset);
+                        }
+                    });
                     capr_behind = true;
                     fresh = false;
                 }
@@ -427,6 +443,16 @@ impl<C: ChipIo> Rtl8139<C> {
                 Some(TxEvent::Sent { len }) => {
                     self.stats.tx_packets += 1;
                     self.stats.tx_bytes += len as u64;
+                    if trace::expects(Step::TransmitDone) && trace::mark() == slot {
+                        trace::step(
+                            Step::TransmitDone,
+                            "src/drivers/rtl8139/chip.rs Rtl8139::reclaim_tx",
+                            format_args!(
+                                "the transmit summary ({summary:#06x}) says slot {slot} is done, \
+                                 OWN and TOK: the frame is sent, the slot is free again"
+                            ),
+                        );
+                    }
                 }
                 Some(TxEvent::RetryAborted) => {
                     // CLRABT: the chip sends the aborted descriptor again; it stays the chip's.
@@ -520,6 +546,18 @@ impl<C: ChipIo> Rtl8139<C> {
     pub(super) fn rx_read_offset(&self) -> usize {
         self.rx_ring.read_offset()
     }
+}
+
+/// The request trace's first step (src/trace.rs): the frame the chip wrote at `offset`.
+fn trace_received(len: usize, offset: usize) {
+    trace::step(
+        Step::Dma,
+        "src/drivers/rtl8139/rx_ring.rs RxRing::next_packet",
+        format_args!(
+            "the chip wrote a {len}-byte frame (TCP to port 80, with data) by DMA into the RX \
+             ring at offset {offset:#x}, and raised ROK and its interrupt line"
+        ),
+    );
 }
 
 /// TSD0-3: the status register of transmit slot `slot` (written to hand a frame over; the
@@ -622,13 +660,29 @@ impl<C: ChipIo + Send + 'static> NetworkCard for Rtl8139<C> {
             return Err(TxError::Busy);
         };
         let padded_len = len.max(MIN_TX_FRAME_LEN);
-        self.chip.fill_tx_buffer(slot, len, padded_len, fill);
+        let mut traced = false;
+        self.chip
+            .fill_tx_buffer(slot, len, padded_len, &mut |buffer: &mut [u8]| {
+                fill(buffer);
+                traced = trace::expects(Step::Transmit) && trace::is_answer_frame(buffer);
+            });
         // Writing SIZE (with OWN clear) hands the slot to the chip and starts its DMA. This
         // port write is the release: the frame written above is in RAM before it happens.
         self.chip.write32(
             tsd_register(slot),
             padded_len as u32 | self.tx_threshold.tsd_bits(),
         );
+        if traced {
+            trace::set_mark(slot);
+            trace::step(
+                Step::Transmit,
+                "src/drivers/rtl8139/chip.rs Rtl8139::transmit_with",
+                format_args!(
+                    "smoltcp wrote the answer's first {len}-byte frame into TX slot {slot}, the \
+                     driver wrote its length to TSD{slot}: the chip starts the DMA"
+                ),
+            );
+        }
         Ok(())
     }
 
