@@ -181,13 +181,16 @@ impl HttpCounters {
         }
     }
 
-    /// Counts one response with this status code.
+    /// Counts one response with this status code in its class. The 3xx answers (304 to a
+    /// revalidation) have no counter of their own: counting them is exercise 10.2.
     pub fn count_response(&self, code: u16) {
-        match code {
-            200..=299 => self.responses_2xx.fetch_add(1, Relaxed),
-            400..=499 => self.responses_4xx.fetch_add(1, Relaxed),
-            _ => self.responses_5xx.fetch_add(1, Relaxed),
+        let counter = match code {
+            200..=299 => &self.responses_2xx,
+            400..=499 => &self.responses_4xx,
+            500..=599 => &self.responses_5xx,
+            _ => return,
         };
+        counter.fetch_add(1, Relaxed);
     }
 
     pub fn snapshot(&self, workers: u64) -> HttpInfo {
@@ -206,5 +209,22 @@ impl HttpCounters {
             workers_busy: self.workers_busy.load(Relaxed),
             workers,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_response_counts_in_its_own_class_and_a_304_is_not_an_error() {
+        let counters = HttpCounters::new();
+        for code in [200, 206, 304, 404, 413, 503] {
+            counters.count_response(code);
+        }
+        let info = counters.snapshot(8);
+        assert_eq!(info.responses_2xx, 2);
+        assert_eq!(info.responses_4xx, 2);
+        assert_eq!(info.responses_5xx, 1);
     }
 }
