@@ -453,8 +453,9 @@ fn expect_continue_with_a_body_closes_after_the_answer() {
     );
 }
 
-#[test]
-fn a_request_followed_by_fin_is_answered_then_released() {
+/// A client that sent `GET /` and its FIN in one go, once the server has answered it: the
+/// answer queued and unacknowledged, the connection parked in its lingering close.
+fn answered_after_its_fin() -> Client {
     let mut client = Client::new();
     client.reads_at_once = false;
     client
@@ -462,9 +463,15 @@ fn a_request_followed_by_fin_is_answered_then_released() {
         .incoming
         .extend(b"GET / HTTP/1.1\r\nHost: k\r\n\r\n");
     client.socket().client_closed = true;
+    assert!(parked(client.step()));
+    client
+}
+
+#[test]
+fn a_request_followed_by_fin_is_answered_then_released() {
     // Answered and closed, and kept until the answer is acknowledged: released earlier, a
     // lossy link's retransmissions could outlast the stack's close deadline.
-    assert!(parked(client.step()));
+    let mut client = answered_after_its_fin();
     assert_eq!(client.answers(&[])[0].header("Connection"), Some("close"));
     assert!(client.socket().shut);
     let queued = client.socket().unacked;
@@ -477,14 +484,7 @@ fn a_reset_after_the_clients_fin_ends_the_lingering_close() {
     // has closed, and the client's TCP answers it with a reset (RFC 9293, 3.10.7.4). smoltcp
     // keeps a reset socket's send buffer as it was: the unacknowledged answer must not keep
     // the connection parked until the send clock gives up on it.
-    let mut client = Client::new();
-    client.reads_at_once = false;
-    client
-        .socket()
-        .incoming
-        .extend(b"GET / HTTP/1.1\r\nHost: k\r\n\r\n");
-    client.socket().client_closed = true;
-    assert!(parked(client.step()));
+    let mut client = answered_after_its_fin();
     assert!(client.socket().unacked > 0);
     client.socket().reset = true;
     assert_eq!(client.step(), Next::Release);
