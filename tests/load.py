@@ -107,6 +107,27 @@ def ping(host, payload=b"micro-kernel-rs ping", timeout=2):
     return False
 
 
+def flood_udp_until(port, flood_showed, bursts=8, settle_s=3.0):
+    """Sends bursts of 3,000 datagrams of 1,400 bytes to 127.0.0.1:`port` (a port QEMU's user
+    network forwards to the guest) until `flood_showed()` is true; returns how many bursts that
+    took, or None if it never was. The host drops what QEMU's socket buffer cannot hold, and QEMU
+    reads that buffer one datagram per pass of its main loop, between its other work: a burst may
+    still be on its way to the guest when the next request is answered. So `flood_showed` is asked
+    again until it holds or `settle_s` has passed, and only then is the next burst sent."""
+    payload = bytes(1400)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as flood:
+        for burst in range(1, bursts + 1):
+            for _ in range(3000):
+                flood.sendto(payload, ("127.0.0.1", port))
+            deadline = time.monotonic() + settle_s
+            while True:
+                if flood_showed():
+                    return burst
+                if time.monotonic() > deadline:
+                    break
+    return None
+
+
 def reset_close(sock):
     """Closes with a reset (SO_LINGER 0) instead of a FIN: a client that vanishes."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
