@@ -7,6 +7,7 @@ the kernel's symbol table (the ELF inside the ISO, read with nm). Prints the fun
 the most samples, and the samples per thread-level bucket (idle, interrupt entry, smoltcp,
 the driver, the HTTP worker, memory copies).
 
+NIC=e1000 profiles the e1000 path (QEMU's 82540EM); rtl8139 by default.
 Run it inside a network namespace whose tap is $BENCH_TAP (bench/run.sh makes one; so does
 `ip netns add X; ip -n X tuntap add dev T mode tap; ...`, see bench/run.sh). The QEMU started
 here runs under `timeout` and is killed by its PID."""
@@ -22,6 +23,7 @@ import tempfile
 import time
 
 TAP = os.environ.get("BENCH_TAP", "tap0")
+NIC = os.environ.get("NIC", "rtl8139")  # the QEMU device model, as for bench/measure.py
 GUEST = "10.0.2.15"
 
 
@@ -51,7 +53,7 @@ def bucket(name):
                        ("memcpy/memset", ("memcpy", "memset", "memmove", "compiler_builtins")),
                        ("checksum", ("checksum",)),
                        ("smoltcp", ("smoltcp",)),
-                       ("driver", ("rtl8139",)),
+                       ("driver", ("rtl8139", "e1000")),
                        ("http", ("http::",)),
                        ("scheduler/sync", ("sched::", "sync::", "switch")),
                        ("interrupts", ("interrupts::", "irq", "pic")),
@@ -73,7 +75,7 @@ def main():
     monitor = os.path.join(work, "monitor.sock")
     qemu = subprocess.Popen(["timeout", "-k", "5", str(seconds + 60), "qemu-system-x86_64", "-accel", "tcg",
                              "-m", "256M", "-cdrom", iso, "-display", "none", "-no-reboot",
-                             "-serial", f"file:{work}/serial.log", "-device", "rtl8139,netdev=n0",
+                             "-serial", f"file:{work}/serial.log", "-device", f"{NIC},netdev=n0",
                              "-netdev", f"tap,id=n0,ifname={TAP},script=no,downscript=no",
                              "-monitor", f"unix:{monitor},server,nowait"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

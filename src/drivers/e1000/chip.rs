@@ -281,6 +281,13 @@ impl E1000 {
         self.registers.write(TCTL, transmit_control());
     }
 
+    /// Hands the card the receive descriptors re-armed since RDT last moved, if any.
+    fn hand_back_rx(&mut self) {
+        if let Some(tail) = self.rx_ring.hand_back() {
+            self.hand_over(RDT, tail);
+        }
+    }
+
     /// Rule 1 of the ordering rule: what was written to the ring and its buffers before this
     /// call reaches memory before the tail register tells the device about it.
     fn hand_over(&mut self, tail_register: u32, tail: u32) {
@@ -423,12 +430,18 @@ impl NetworkCard for E1000 {
         self.tx_ring.capacity()
     }
 
-    /// Takes the oldest received frame straight from its descriptor's buffer, then gives the
-    /// descriptor back to the card. Descriptors the card flagged are dropped and counted on
-    /// the way (at most a ring's worth per call).
+    /// Takes the oldest received frame straight from its descriptor's buffer and re-arms the
+    /// descriptor; RDT moves once per quarter of the ring, and when no finished descriptor is
+    /// left (rx_ring.rs says why). The network thread sleeps only after a call that found
+    /// nothing, so the card owns every free descriptor whenever nobody is taking frames.
+    /// Descriptors the card flagged are dropped and counted on the way (at most a ring's
+    /// worth per call).
     fn receive(&mut self, out: &mut [u8]) -> Option<usize> {
         for _ in 0..RX_DESCRIPTORS {
-            let event = self.rx_ring.poll(&self.rx_descriptors)?;
+            let Some(event) = self.rx_ring.poll(&self.rx_descriptors) else {
+                self.hand_back_rx();
+                return None;
+            };
             let taken = match event {
                 RxEvent::Frame { index, len } => {
                     let copied = len.min(out.len());
@@ -450,12 +463,14 @@ impl NetworkCard for E1000 {
                     None
                 }
             };
-            let tail = self.rx_ring.recycle(&mut self.rx_descriptors);
-            self.hand_over(RDT, tail);
+            if let Some(tail) = self.rx_ring.recycle(&mut self.rx_descriptors) {
+                self.hand_over(RDT, tail);
+            }
             if taken.is_some() {
                 return taken;
             }
         }
+        self.hand_back_rx();
         None
     }
 
