@@ -23,7 +23,6 @@ import os
 import resource
 import json
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -31,8 +30,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import load  # noqa: E402
-from qemu import Qemu  # noqa: E402
-from synflood import GUEST, enter_namespace, ip  # noqa: E402
+from qemu import PrivateNetwork, Qemu  # noqa: E402
+from synflood import GUEST  # noqa: E402
 
 ADDRESSES = [f"10.0.3.{host}" for host in range(100, 148)]
 SOCKETS_IDLE = 33
@@ -86,28 +85,19 @@ def describe(label, stats, before):
 def main(iso, mem):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    ns = f"mk-hold-{os.getpid()}"
-    ip("netns", "add", ns)
+    with PrivateNetwork("mk-hold") as net:
+        for address in ADDRESSES:
+            net.add_address(address)
+        run(iso, mem, net)
+
+
+def run(iso, mem, net):
     vm, held = None, []
     try:
-        ip("-n", ns, "link", "set", "lo", "up")
-        ip("-n", ns, "tuntap", "add", "dev", "tap0", "mode", "tap")
-        ip("-n", ns, "addr", "add", "10.0.2.2/24", "dev", "tap0")
-        for address in ADDRESSES:
-            ip("-n", ns, "addr", "add", f"{address}/24", "dev", "tap0")
-        ip("-n", ns, "link", "set", "tap0", "up")
-        vm = Qemu(iso, mem=mem, timeout=600, netdev="tap,id=n0,ifname=tap0,script=no,downscript=no",
-                  prefix=("ip", "netns", "exec", ns)).start()
+        vm = Qemu(iso, mem=mem, timeout=600, netdev=net.tap_netdev(), prefix=net.exec_prefix()).start()
         vm.wait_for(r"READY", timeout=90)
-        enter_namespace(ns)
-        deadline = time.monotonic() + 20
-        while True:  # the first ARP exchange
-            try:
-                if load.get(GUEST, "/")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "the kernel never answered over the tap"
+        net.enter()
+        load.wait_until_serving(GUEST)
         load.run_load(GUEST, 200)
         before, stats = load.idle_figures(GUEST, SOCKETS_IDLE)
         budget = stats["nic"]["tcp_sockets_max"]
@@ -145,7 +135,6 @@ def main(iso, mem):
             s.close()
         if vm:
             vm.kill()
-        subprocess.run(["ip", "netns", "del", ns], check=False)
 
 
 if __name__ == "__main__":

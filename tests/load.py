@@ -107,6 +107,23 @@ def ping(host, payload=b"micro-kernel-rs ping", timeout=2):
     return False
 
 
+def serves(address, timeout=2):
+    """Whether GET / is answered 200 within `timeout` seconds (a refused or lost connection
+    is a no, not an error)."""
+    try:
+        return get(address, "/", timeout=timeout)[0] == 200
+    except OSError:
+        return False
+
+
+def wait_until_serving(address, timeout=20):
+    """Asks for / until it is answered: over a fresh tap the first request also waits for the
+    first ARP exchange. Fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not serves(address):
+        assert time.monotonic() < deadline, f"the kernel never answered at {address}"
+
+
 def flood_udp_until(port, flood_showed, bursts=8, settle_s=3.0):
     """Sends bursts of 3,000 datagrams of 1,400 bytes to 127.0.0.1:`port` (a port QEMU's user
     network forwards to the guest) until `flood_showed()` is true; returns how many bursts that

@@ -325,6 +325,17 @@ class PrivateNetwork:
         """A -netdev value for QEMU running inside the namespace (`exec_prefix`)."""
         return f"tap,id=n0,ifname={self.tap},script=no,downscript=no"
 
+    def add_address(self, address):
+        """Gives the tap one more address in 10.0.2.0/24: more client addresses for a test that
+        needs many (the server caps connections per client address)."""
+        subprocess.run(["ip", "-n", self.name, "addr", "add", f"{address}/24", "dev", self.tap],
+                       check=True)
+
+    def set_link(self, up):
+        """Takes the tap down (every frame to and from the guest is lost) or up again."""
+        subprocess.run(["ip", "-n", self.name, "link", "set", self.tap, "up" if up else "down"],
+                       check=True)
+
     def enter(self):
         """Moves the calling thread into the namespace (setns(2)); sockets it opens from now
         on live there. Sockets opened before stay where they were."""

@@ -21,7 +21,6 @@ Prints the figures; exits non-zero if a check fails.
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -29,8 +28,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import load  # noqa: E402
-from qemu import Qemu  # noqa: E402
-from synflood import GUEST, enter_namespace, ip  # noqa: E402
+from qemu import PrivateNetwork, Qemu  # noqa: E402
+from synflood import GUEST  # noqa: E402
 
 SOCKETS_IDLE = 33
 FRESH_CLIENTS = 30
@@ -125,26 +124,17 @@ def attack(before):
 
 
 def main(iso):
-    ns = f"mk-slow-{os.getpid()}"
-    ip("netns", "add", ns)
+    with PrivateNetwork("mk-slow") as net:
+        run(iso, net)
+
+
+def run(iso, net):
     vm = None
     try:
-        ip("-n", ns, "link", "set", "lo", "up")
-        ip("-n", ns, "tuntap", "add", "dev", "tap0", "mode", "tap")
-        ip("-n", ns, "addr", "add", "10.0.2.2/24", "dev", "tap0")
-        ip("-n", ns, "link", "set", "tap0", "up")
-        vm = Qemu(iso, timeout=300, netdev="tap,id=n0,ifname=tap0,script=no,downscript=no",
-                  prefix=("ip", "netns", "exec", ns)).start()
+        vm = Qemu(iso, timeout=300, netdev=net.tap_netdev(), prefix=net.exec_prefix()).start()
         vm.wait_for(r"READY", timeout=90)
-        enter_namespace(ns)
-        deadline = time.monotonic() + 20
-        while True:  # the first ARP exchange
-            try:
-                if load.get(GUEST, "/", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "the kernel never answered over the tap"
+        net.enter()
+        load.wait_until_serving(GUEST)
         load.run_load(GUEST, 500)  # warm-up: the heap and the tables reach their working size
         before, stats = load.settled_idle_figures(GUEST, SOCKETS_IDLE)
         attack(stats)
@@ -157,7 +147,6 @@ def main(iso):
     finally:
         if vm:
             vm.kill()
-        subprocess.run(["ip", "netns", "del", ns], check=False)
 
 
 if __name__ == "__main__":

@@ -12,30 +12,23 @@ flood, and return to its idle figures. Then 24 clients that vanish in the middle
 request (`vanishing_peers`). Prints the figures; exits non-zero if a check fails.
 """
 
-import ctypes
 import os
 import random
 import socket
 import struct
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import load  # noqa: E402
-from qemu import Qemu  # noqa: E402
+from qemu import PrivateNetwork, Qemu  # noqa: E402
 
 GUEST = ("10.0.2.15", 80)
 GUEST_MAC = bytes.fromhex("525400123456")
-CLONE_NEWNET = 0x40000000
 FLOOD_SECONDS = 8
 SYN_RECEIVED_TIMEOUT_S = 3  # src/net/stack.rs: SYN_RECEIVED_TIMEOUT_MS
 SOCKETS_IDLE = 33
-
-
-def ip(*args):
-    subprocess.run(["ip", *args], check=True)
 
 
 def syn_frame(source_mac, source_ip, source_port):
@@ -51,21 +44,11 @@ def syn_frame(source_mac, source_ip, source_port):
     return GUEST_MAC + source_mac + b"\x08\x00" + ip_head + tcp
 
 
-def enter_namespace(name):
-    libc = ctypes.CDLL(None, use_errno=True)
-    with open(f"/var/run/netns/{name}") as ns:
-        if libc.setns(ns.fileno(), CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "setns")
-
-
 def serves(timeout=2):
-    try:
-        return load.get(GUEST, "/", timeout=timeout)[0] == 200
-    except OSError:
-        return False
+    return load.serves(GUEST, timeout)
 
 
-def vanishing_peers(ns, before):
+def vanishing_peers(net, before):
     """24 clients send half a request head (parked by the server), then vanish: the tap goes
     down, so nothing they would send arrives and nothing the kernel sends is acknowledged.
     The head timeout (408, never acknowledged) and the minimum transfer rate (then a reset)
@@ -83,14 +66,14 @@ def vanishing_peers(ns, before):
         if http["connections_accepted"] >= accepted + 24 + 1 and http["connections_parked"] >= 24:
             break
         assert time.monotonic() < deadline, f"the 24 connections were never all parked: {http}"
-    ip("-n", ns, "link", "set", "tap0", "down")
+    net.set_link(False)
     vanished = time.monotonic()
     # How long the peers stay gone: longer than it takes the kernel to give up on them alone.
     # Each gets 408 at HEAD_TIMEOUT_MS (10 s); the 408 is never acknowledged, so the minimum
     # transfer rate resets the connection after one SEND_WINDOW_MS (30 s); the reset goes
     # out within a second. 45 s leaves room; then idle_figures checks that it happened.
     time.sleep(45)
-    ip("-n", ns, "link", "set", "tap0", "up")
+    net.set_link(True)
     deadline = time.monotonic() + 20
     while not serves():
         assert time.monotonic() < deadline, "the server did not serve again after the peers vanished"
@@ -106,30 +89,23 @@ def vanishing_peers(ns, before):
 
 
 def main(iso):
-    ns = f"mk-synflood-{os.getpid()}"
-    ip("netns", "add", ns)
+    with PrivateNetwork("mk-synflood") as net:
+        run(iso, net)
+
+
+def run(iso, net):
     vm = None
     try:
-        ip("-n", ns, "link", "set", "lo", "up")
-        ip("-n", ns, "tuntap", "add", "dev", "tap0", "mode", "tap")
-        ip("-n", ns, "addr", "add", "10.0.2.2/24", "dev", "tap0")
-        ip("-n", ns, "link", "set", "tap0", "up")
-        routes = subprocess.run(["ip", "-n", ns, "-4", "route", "show"], capture_output=True,
-                                text=True, check=True).stdout.strip().splitlines()
-        assert all(r.startswith("10.0.2.0/24 dev tap0") for r in routes), f"unexpected routes: {routes}"
-        vm = Qemu(iso, timeout=200, netdev="tap,id=n0,ifname=tap0,script=no,downscript=no",
-                  prefix=("ip", "netns", "exec", ns)).start()
+        vm = Qemu(iso, timeout=200, netdev=net.tap_netdev(), prefix=net.exec_prefix()).start()
         vm.wait_for(r"READY", timeout=90)
-        enter_namespace(ns)
-        deadline = time.monotonic() + 20
-        while not serves():  # the first ARP exchange
-            assert time.monotonic() < deadline, "the kernel never answered over the tap"
+        net.enter()
+        load.wait_until_serving(GUEST)
         load.run_load(GUEST, 100)
         before, stats = load.idle_figures(GUEST, SOCKETS_IDLE)
         expired_before = stats["nic"]["half_open_expired"]
 
         raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-        raw.bind(("tap0", 0))
+        raw.bind((net.tap, 0))
         sent, served_during, tried_during = 0, 0, 0
         end = time.monotonic() + FLOOD_SECONDS
         next_probe = time.monotonic() + 1
@@ -167,11 +143,10 @@ def main(iso):
         assert expired >= 32, expired
         problems = load.leak_problems(before, after)
         assert not problems, problems
-        vanishing_peers(ns, before)
+        vanishing_peers(net, before)
     finally:
         if vm:
             vm.kill()
-        subprocess.run(["ip", "netns", "del", ns], check=False)
 
 
 if __name__ == "__main__":

@@ -383,13 +383,6 @@ impl NetworkCard for E1000 {
         !self.tx_ring.is_full()
     }
 
-    /// Copies `frame` (an Ethernet frame without CRC; the card appends it) into the next
-    /// descriptor's buffer, zero-padded to 60 bytes, and queues it (`transmit_with` with a
-    /// copy).
-    fn transmit(&mut self, frame: &[u8]) -> Result<(), TxError> {
-        self.transmit_with(frame.len(), &mut |buffer| buffer.copy_from_slice(frame))
-    }
-
     /// Lends the next descriptor's buffer to `fill`, zeroed up to the padded length (an
     /// older frame's bytes would leak in the padding, or wherever `fill` writes nothing),
     /// then queues the frame. Refuses when every descriptor is in flight (the transmit

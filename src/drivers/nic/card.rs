@@ -11,7 +11,6 @@
 //! locking of its own, must return quickly, and must not block or allocate (locking rule 3,
 //! src/sync/mod.rs).
 
-use super::frame_queue::FRAME_BYTES;
 use super::stats::NicStats;
 use core::any::Any;
 
@@ -34,7 +33,12 @@ pub trait NetworkCard: Send {
     /// Queues an Ethernet frame (without its CRC, which the card appends) for sending.
     /// `Busy` is not counted by the driver: the transmit backlog above it
     /// (src/drivers/nic/tx_backlog.rs) keeps the frame and counts what it must drop.
-    fn transmit(&mut self, frame: &[u8]) -> Result<(), TxError>;
+    ///
+    /// [`transmit_with`](Self::transmit_with) with a copy of `frame` as its `fill`: a frame
+    /// made elsewhere goes through the same path as one made in place.
+    fn transmit(&mut self, frame: &[u8]) -> Result<(), TxError> {
+        self.transmit_with(frame.len(), &mut |buffer| buffer.copy_from_slice(frame))
+    }
 
     /// Queues a frame of `len` bytes that `fill` writes itself, straight into the buffer the
     /// card sends from: the network stack builds each frame where the card reads it, with no
@@ -43,30 +47,14 @@ pub trait NetworkCard: Send {
     /// `fill` gets `len` bytes of zeros, never what an older frame left in the buffer: smoltcp
     /// does not write every byte of every frame it makes (the unused word of an ICMP error
     /// stays as it finds it), and a frame must not carry bytes of another, perhaps meant for
-    /// another peer. The driver zero-pads a short frame beyond `len`, as for `transmit`.
+    /// another peer. The driver zero-pads a short frame beyond `len`.
     ///
     /// `fill` runs at most once, and has run when the answer is `Ok`; when the card refuses
     /// (`Busy`, `TooLong`, ...) before running it, the caller still has the frame to make.
     /// It runs under the card's lock with interrupts off (the calling rule above): it must
     /// only write the frame, and never call back into the card.
-    ///
-    /// The default builds the frame on the stack and copies it with [`transmit`](Self::transmit):
-    /// right for any card, and what a driver overrides when it can lend its own buffer.
-    fn transmit_with(
-        &mut self,
-        len: usize,
-        fill: &mut dyn FnMut(&mut [u8]),
-    ) -> Result<(), TxError> {
-        if len > FRAME_BYTES {
-            return Err(TxError::TooLong);
-        }
-        if !self.can_transmit() {
-            return Err(TxError::Busy);
-        }
-        let mut frame = [0u8; FRAME_BYTES];
-        fill(&mut frame[..len]);
-        self.transmit(&frame[..len])
-    }
+    fn transmit_with(&mut self, len: usize, fill: &mut dyn FnMut(&mut [u8]))
+    -> Result<(), TxError>;
 
     /// Whether [`transmit`](Self::transmit) would take a frame now.
     fn can_transmit(&mut self) -> bool;

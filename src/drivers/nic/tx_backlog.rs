@@ -166,15 +166,21 @@ mod tests {
         fn service_interrupt(&mut self) -> bool {
             false
         }
-        fn transmit(&mut self, frame: &[u8]) -> Result<(), TxError> {
-            if frame.len() > 1600 {
+        fn transmit_with(
+            &mut self,
+            len: usize,
+            fill: &mut dyn FnMut(&mut [u8]),
+        ) -> Result<(), TxError> {
+            if len > FRAME_BYTES {
                 return Err(TxError::TooLong);
             }
             if self.in_flight == self.room {
                 return Err(TxError::Busy);
             }
+            let mut frame = vec![0; len];
+            fill(&mut frame);
             self.in_flight += 1;
-            self.sent.push(frame.to_vec());
+            self.sent.push(frame);
             Ok(())
         }
         fn can_transmit(&mut self) -> bool {
@@ -261,9 +267,8 @@ mod tests {
     }
 
     /// A frame made in place (as smoltcp makes them) is written once: into the card's buffer
-    /// when it has room (here through the trait's default, which copies), into the backlog's
-    /// while it has none; a frame refused by both is never written at all, so its maker
-    /// knows it still has it to make.
+    /// when it has room, into the backlog's while it has none; a frame refused by both is
+    /// never written at all, so its maker knows it still has it to make.
     #[test]
     fn a_frame_made_in_place_is_written_once_where_it_waits_or_not_at_all() {
         let (mut card, mut backlog) = (FakeCard::with_room(1), TxBacklog::new());

@@ -626,12 +626,6 @@ impl<C: ChipIo + Send + 'static> NetworkCard for Rtl8139<C> {
         !self.gone && !self.tx_slots.is_full()
     }
 
-    /// Copies `frame` (an Ethernet frame without CRC; the chip appends it) into the next
-    /// slot and starts its transmission. Refuses instead of overwriting a busy slot.
-    fn transmit(&mut self, frame: &[u8]) -> Result<(), TxError> {
-        self.transmit_with(frame.len(), &mut |buffer| buffer.copy_from_slice(frame))
-    }
-
     /// Lends the next slot's own buffer to `fill`, which writes the frame there (smoltcp
     /// builds it in place: src/drivers/nic/device.rs), zero-pads it and starts its
     /// transmission. `fill` runs only once the slot is claimed, so a refusal leaves the
