@@ -331,6 +331,12 @@ class PrivateNetwork:
         subprocess.run(["ip", "-n", self.name, "addr", "add", f"{address}/24", "dev", self.tap],
                        check=True)
 
+    def remove_address(self, address):
+        """Takes an address given by `add_address` away again: whoever used it vanishes, and
+        what the guest sends to it is dropped by the host without an answer."""
+        subprocess.run(["ip", "-n", self.name, "addr", "del", f"{address}/24", "dev", self.tap],
+                       check=True)
+
     def set_link(self, up):
         """Takes the tap down (every frame to and from the guest is lost) or up again."""
         subprocess.run(["ip", "-n", self.name, "link", "set", self.tap, "up" if up else "down"],

@@ -29,6 +29,9 @@ GUEST_MAC = bytes.fromhex("525400123456")
 FLOOD_SECONDS = 8
 SYN_RECEIVED_TIMEOUT_S = 3  # src/net/stack.rs: SYN_RECEIVED_TIMEOUT_MS
 SOCKETS_IDLE = 33
+# The address the vanishing peers connect from, and how long the kernel gets to reset them.
+VANISHING_PEER = "10.0.2.3"
+VANISHING_BOUND_S = 120
 
 
 def syn_frame(source_mac, source_ip, source_port):
@@ -49,14 +52,16 @@ def serves(timeout=2):
 
 
 def vanishing_peers(net, before):
-    """24 clients send half a request head (parked by the server), then vanish: the tap goes
-    down, so nothing they would send arrives and nothing the kernel sends is acknowledged.
-    The head timeout (408, never acknowledged) and the minimum transfer rate (then a reset)
-    must free every socket without any help from the peers."""
+    """24 clients send half a request head (parked by the server), then vanish: their address
+    is taken off the host, so nothing they would send arrives and nothing the kernel sends is
+    acknowledged. The head timeout (408, never acknowledged) and the minimum transfer rate
+    (then a reset) must free every socket without any help from the peers. The test asks from
+    the host's other address how far the kernel has got, until all 24 are reset."""
+    net.add_address(VANISHING_PEER)
     accepted = load.stats(GUEST)["http"]["connections_accepted"]
     held = []
     for _ in range(24):
-        s = socket.create_connection(GUEST, timeout=5)
+        s = socket.create_connection(GUEST, timeout=5, source_address=(VANISHING_PEER, 0))
         s.sendall(b"GET / HTTP/1.1\r\n")
         held.append(s)
     # The server holds all 24, each with half a head, before the peers vanish.
@@ -66,24 +71,26 @@ def vanishing_peers(net, before):
         if http["connections_accepted"] >= accepted + 24 + 1 and http["connections_parked"] >= 24:
             break
         assert time.monotonic() < deadline, f"the 24 connections were never all parked: {http}"
-    net.set_link(False)
+    net.remove_address(VANISHING_PEER)
     vanished = time.monotonic()
-    # How long the peers stay gone: longer than it takes the kernel to give up on them alone.
     # Each gets 408 at HEAD_TIMEOUT_MS (10 s); the 408 is never acknowledged, so the minimum
-    # transfer rate resets the connection after one SEND_WINDOW_MS (30 s); the reset goes
-    # out within a second. 45 s leaves room; then idle_figures checks that it happened.
-    time.sleep(45)
-    net.set_link(True)
-    deadline = time.monotonic() + 20
-    while not serves():
-        assert time.monotonic() < deadline, "the server did not serve again after the peers vanished"
+    # transfer rate resets the connection after one SEND_WINDOW_MS (30 s); the reset goes out
+    # within a second: about 41 s of the kernel's time. The bound leaves room for a slow host.
+    deadline = vanished + VANISHING_BOUND_S
+    while True:
+        stats = load.stats(GUEST)
+        reset = stats["http"]["connections_aborted"] - http["connections_aborted"]
+        if reset >= 24:
+            break
+        assert time.monotonic() < deadline, \
+            f"only {reset} of the 24 were given up by the kernel itself in {VANISHING_BOUND_S} s"
+        time.sleep(1)  # the poll's pace: the kernel's timers decide when the resets come
+    gone = time.monotonic() - vanished
     after, stats = load.idle_figures(GUEST, SOCKETS_IDLE)
     for s in held:
-        load.reset_close(s)
-    reset = stats["http"]["connections_aborted"] - http["connections_aborted"]
-    print(f"vanishing peers: 24 half-request clients gone for {time.monotonic() - vanished:.0f} s, "
-          f"{reset} of them reset by the kernel; idle after {after}")
-    assert reset >= 24, f"only {reset} of the 24 were given up by the kernel itself"
+        s.close()
+    print(f"vanishing peers: 24 half-request clients gone, all 24 reset by the kernel {gone:.0f} s "
+          f"later; idle after {after}")
     problems = load.leak_problems(before, after)
     assert not problems, problems
 
@@ -96,7 +103,7 @@ def main(iso):
 def run(iso, net):
     vm = None
     try:
-        vm = Qemu(iso, timeout=200, netdev=net.tap_netdev(), prefix=net.exec_prefix()).start()
+        vm = Qemu(iso, timeout=300, netdev=net.tap_netdev(), prefix=net.exec_prefix()).start()
         vm.wait_for(r"READY", timeout=90)
         net.enter()
         load.wait_until_serving(GUEST)
@@ -139,7 +146,10 @@ def run(iso, net):
         print(f"idle before {before}")
         print(f"idle after  {after}")
         vm.assert_no_fatal()
-        assert recovered <= SYN_RECEIVED_TIMEOUT_S + 3, f"took {recovered:.1f} s to serve again"
+        # Half-open sockets give their places back after SYN_RECEIVED_TIMEOUT_S; without that
+        # the listener stayed full for 24 s. Four timeouts leave room for the SYNs still queued
+        # on the tap and a slow host, and still tell the two apart.
+        assert recovered <= 4 * SYN_RECEIVED_TIMEOUT_S, f"took {recovered:.1f} s to serve again"
         assert expired >= 32, expired
         problems = load.leak_problems(before, after)
         assert not problems, problems

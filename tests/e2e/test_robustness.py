@@ -210,6 +210,6 @@ def test_syn_flood_from_a_namespace_does_not_wedge_the_listener():
         return
     result = subprocess.run([sys.executable, os.path.join(ROOT, "tests/synflood.py"),
                              build_iso("ip=10.0.2.15/24 gw=10.0.2.2")],
-                            capture_output=True, text=True, timeout=240)
+                            capture_output=True, text=True, timeout=360)
     print("    " + result.stdout.strip().replace("\n", "\n    "))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
