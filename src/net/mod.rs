@@ -57,9 +57,15 @@ pub use kernel_side::{init, stats, wait_for_address};
 
 #[cfg(target_os = "none")]
 mod kernel_side {
-    use super::stack::{AddressConfig, Stack};
+    use super::stack::{AddressConfig, Stack, TransmitRoom};
     use super::{NetStats, poll_loop};
     use crate::drivers::nic::{self, MacAddress, NicDevice};
+
+    impl TransmitRoom for NicDevice {
+        fn has_room(&mut self) -> bool {
+            NicDevice::has_room(self)
+        }
+    }
     use crate::{sched, time};
     use smoltcp::wire::Ipv4Cidr;
 

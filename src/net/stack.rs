@@ -5,7 +5,7 @@
 //!
 //! Nothing here blocks or knows about threads: every method does what it can now and
 //! returns. That keeps it generic over the device (`D: Device`), so the host tests run it over
-//! smoltcp's loopback device. The kernel wraps one `Stack<Rtl8139>` in a mutex (src/net/mod.rs)
+//! smoltcp's loopback device. The kernel wraps one `Stack<NicDevice>` in a mutex (src/net/poll_loop.rs)
 //! and the blocking sockets (src/net/socket.rs) sleep between calls.
 //!
 //! Why a backlog needs several sockets: a smoltcp TCP socket in the listen state takes the
@@ -188,7 +188,18 @@ impl Closing {
     }
 }
 
-pub struct Stack<D: Device> {
+/// What the stack asks of its device besides smoltcp's `Device`: whether a frame sent now
+/// would go straight out. The device hands out a transmit token whenever smoltcp asks (a
+/// socket that finds none in the middle of its work can lose its retransmission: see
+/// `NicDevice::transmit`); the stack asks this before each round of smoltcp's egress instead,
+/// and stops when the device is full. One round sends at most one segment per socket, so
+/// what goes past the card's room is bounded by the number of sockets sending at once; the
+/// transmit backlog takes it, or it is dropped and counted, a loss TCP repairs.
+pub trait TransmitRoom {
+    fn has_room(&mut self) -> bool;
+}
+
+pub struct Stack<D: Device + TransmitRoom> {
     device: D,
     iface: Interface,
     sockets: SocketSet<'static>,
@@ -208,7 +219,7 @@ fn instant(ms: u64) -> Instant {
     Instant::from_millis(ms as i64)
 }
 
-impl<D: Device> Stack<D> {
+impl<D: Device + TransmitRoom> Stack<D> {
     /// An interface with MAC address `mac` over `device`, allowing `socket_budget` TCP sockets.
     /// `random_seed` seeds TCP's initial sequence numbers and DHCP's transaction ids: it should
     /// differ from boot to boot.
@@ -305,13 +316,7 @@ impl<D: Device> Stack<D> {
             }
             taken += 1;
         }
-        // Egress until nothing is left to send or the device has no room (it then hands out
-        // no transmit token, and the sockets keep their data): bounded either way.
-        while self
-            .iface
-            .poll_egress(now, &mut self.device, &mut self.sockets)
-            == PollResult::SocketStateChanged
-        {
+        if self.egress(now, usize::MAX) {
             sockets_changed = true;
         }
         let mut outcome = PollOutcome {
@@ -331,8 +336,26 @@ impl<D: Device> Stack<D> {
     /// socket operation so its data leaves now, not at the next interrupt. Receiving stays
     /// the network thread's job, so that it alone decides whom to wake.
     pub fn transmit(&mut self, now_ms: u64) {
-        self.iface
-            .poll_egress(instant(now_ms), &mut self.device, &mut self.sockets);
+        self.egress(instant(now_ms), 1);
+    }
+
+    /// Up to `rounds` rounds of smoltcp's egress (each sends at most one segment per socket),
+    /// while the device has room and some socket sent something. Bounded either way: the
+    /// sockets run out of data or the card of buffers. Returns whether a socket sent.
+    fn egress(&mut self, now: Instant, rounds: usize) -> bool {
+        let mut sent = false;
+        for _ in 0..rounds {
+            if !self.device.has_room()
+                || self
+                    .iface
+                    .poll_egress(now, &mut self.device, &mut self.sockets)
+                    != PollResult::SocketStateChanged
+            {
+                break;
+            }
+            sent = true;
+        }
+        sent
     }
 
     /// Milliseconds until the stack next needs [`poll`](Self::poll) even if no packet

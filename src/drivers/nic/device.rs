@@ -1,5 +1,5 @@
 //! The card in use as smoltcp sees it: a `phy::Device` that hands out receive tokens for
-//! queued frames and transmit tokens while the card has room for a frame.
+//! queued frames, and transmit tokens always (the stack asks `has_room` before sending).
 //!
 //! No frame is built or copied twice on the way. smoltcp writes each frame it sends straight
 //! into the card's transmit buffer (`TxToken::consume`, through `nic::transmit_with`), and
@@ -34,6 +34,14 @@ impl NicDevice {
     }
 }
 
+impl NicDevice {
+    /// Whether a frame sent now would go straight to the card (nothing waits in the transmit
+    /// backlog and the card has a free buffer).
+    pub fn has_room(&mut self) -> bool {
+        active::can_transmit()
+    }
+}
+
 impl phy::Device for NicDevice {
     type RxToken<'a> = RxToken<'a>;
     type TxToken<'a> = TxToken;
@@ -56,10 +64,17 @@ impl phy::Device for NicDevice {
         Some((RxToken { frame }, TxToken { _private: () }))
     }
 
-    /// No token while the card has no room: smoltcp then keeps the packet and tries again
-    /// at its next poll, which a transmit-done interrupt triggers.
+    /// Always a token: whether to send at all is asked before, of
+    /// [`has_room`](NicDevice::has_room), by the stack, once per round of smoltcp's egress
+    /// (src/net/stack.rs, `Stack::egress`). smoltcp 0.14 changes a socket's state before it
+    /// asks for the token: a fast retransmission is marked done, and the retransmission timer
+    /// stopped, first. A socket whose fast retransmission found no token was then left with
+    /// no timer and nothing to send, and was reset 30 s later (a lossy link showed it). A
+    /// frame made while the card is full goes to the transmit backlog, and is dropped and
+    /// counted only if that is full too (`TxToken::consume`): a loss TCP repairs, with its
+    /// timers running.
     fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken> {
-        active::can_transmit().then_some(TxToken { _private: () })
+        Some(TxToken { _private: () })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
