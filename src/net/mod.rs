@@ -60,14 +60,15 @@ mod kernel_side {
     use super::stack::{AddressConfig, Stack, TransmitRoom};
     use super::{NetStats, poll_loop};
     use crate::drivers::nic::{self, MacAddress, NicDevice};
+    use crate::{sched, time};
+    use smoltcp::wire::Ipv4Cidr;
 
+    /// The stack asks before each round of sending whether the card has room (src/net/stack.rs).
     impl TransmitRoom for NicDevice {
         fn has_room(&mut self) -> bool {
             NicDevice::has_room(self)
         }
     }
-    use crate::{sched, time};
-    use smoltcp::wire::Ipv4Cidr;
 
     /// Builds the stack over the network card with the given address source, and starts the
     /// network thread. ARP and ICMP echo (ping) are answered by smoltcp from then on.

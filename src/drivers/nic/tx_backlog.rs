@@ -1,11 +1,12 @@
 //! The transmit backlog: a few frames kept for the card while all its transmit buffers are
 //! busy, sent as soon as it frees one.
 //!
-//! smoltcp sends two kinds of frames. What sockets send (egress) waits politely: smoltcp asks
-//! for a transmit token first, gets none while the card is full (`NicDevice::transmit`), and
-//! tries again later. But a reply made while *receiving* (an ARP reply, a TCP RST or ACK, an
-//! ICMP error) is written with the token that came with the received frame, whether or not the
-//! card has room, and smoltcp does not keep it if the card refuses. A card with four transmit
+//! smoltcp sends two kinds of frames. What sockets send (egress) waits politely: the stack
+//! lets smoltcp's egress run only while the card has room (`Stack::egress`, which asks
+//! `NicDevice::has_room` before each round; a round may still send one frame per socket beyond
+//! it). But a reply made while *receiving* (an ARP reply, a TCP RST or ACK, an ICMP error) is
+//! written with the token that came with the received frame, whether or not the card has
+//! room, and smoltcp does not keep it if the card refuses. A card with four transmit
 //! buffers (the RTL8139) is full after four frames; without a backlog, the fifth reply in a
 //! burst would be lost without a trace, and a peer waiting for an ARP reply would wait for its
 //! own timeout.
