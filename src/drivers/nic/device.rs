@@ -68,11 +68,11 @@ impl phy::Device for NicDevice {
     /// [`has_room`](NicDevice::has_room), by the stack, once per round of smoltcp's egress
     /// (src/net/stack.rs, `Stack::egress`). smoltcp 0.14 changes a socket's state before it
     /// asks for the token: a fast retransmission is marked done, and the retransmission timer
-    /// stopped, first. A socket whose fast retransmission found no token was then left with
-    /// no timer and nothing to send, and was reset 30 s later (a lossy link showed it). A
-    /// frame made while the card is full goes to the transmit backlog, and is dropped and
-    /// counted only if that is full too (`TxToken::consume`): a loss TCP repairs, with its
-    /// timers running.
+    /// stopped, first. A socket whose fast retransmission found no token would be left with no
+    /// timer, and with its whole send buffer in flight, nothing to send (found reading
+    /// smoltcp's `dispatch`: chapter 9). A frame made while the card is full goes to the
+    /// transmit backlog, and is dropped and counted only if that is full too
+    /// (`TxToken::consume`): a loss TCP repairs, with its timers running.
     fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken> {
         Some(TxToken { _private: () })
     }
