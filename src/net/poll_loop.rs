@@ -90,7 +90,7 @@ fn network_thread() {
                 trace::step(
                     Step::Poll,
                     "src/net/poll_loop.rs network_thread",
-                    format_args!("awake, locked the stack, calls Stack::poll"),
+                    format_args!("locked the stack, in Stack::poll"),
                 );
             }
             let outcome = stack.poll(now, INTAKE_BUDGET);

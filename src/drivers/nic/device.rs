@@ -54,7 +54,16 @@ impl phy::Device for NicDevice {
     fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken<'_>, TxToken)> {
         let len = active::receive(&mut self.received[..])?;
         let frame = &self.received[..len];
-        if trace::expects(Step::Smoltcp) && trace::is_request_frame(frame) {
+        if (trace::expects(Step::Poll) || trace::expects(Step::Smoltcp))
+            && trace::is_request_frame(frame)
+        {
+            // The network thread may have been in `Stack::poll` already when the frame's
+            // interrupt came: it takes the frame in that pass, without waking for it.
+            trace::step(
+                Step::Poll,
+                "src/net/poll_loop.rs network_thread",
+                format_args!("locked the stack, in Stack::poll"),
+            );
             trace::step(
                 Step::Smoltcp,
                 "src/drivers/nic/device.rs NicDevice::receive",
